@@ -1,0 +1,1 @@
+"""Callback Sandbox: run the Step Functions wait-for-callback approval pattern offline."""

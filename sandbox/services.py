@@ -1,0 +1,238 @@
+"""Local mode: LocalStack and the mail catcher as supervised host processes.
+
+Each service is a process in its own session (so stopping it takes its Lambda processes with it), with a pid
+file and a log under the sandbox home. The CLI and the test fixtures both use this module, so the tests start
+the sandbox exactly the way `make up` does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox.config import Settings
+
+
+class ServiceError(RuntimeError):
+    """A service could not be started or stopped; the message is meant for the user."""
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    argv: list[str]
+    env: Mapping[str, str]
+    ready_url: str
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie (our own exited child) still answers kill(0); it is not running.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def url_ready(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback URL we built
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+class ManagedProcess:
+    """One background service: pid file, log file, start, readiness wait, stop."""
+
+    def __init__(self, spec: ServiceSpec, home: Path):
+        self.spec = spec
+        self.home = home
+        self.pid_path = home / f"{spec.name}.pid"
+        self.log_path = home / f"{spec.name}.log"
+
+    def pid(self) -> int | None:
+        """The pid of the running service, or None; a stale pid file (killed service, reused pid) is removed."""
+        try:
+            pid = int(self.pid_path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        marker = self.spec.argv[-1] if self.spec.argv else ""
+        if _process_alive(pid) and self._looks_like_ours(pid, marker):
+            return pid
+        self.pid_path.unlink(missing_ok=True)
+        return None
+
+    def _looks_like_ours(self, pid: int, marker: str) -> bool:
+        cmdline = _cmdline(pid)
+        # Without /proc we cannot tell; trust the pid file rather than start a second copy.
+        return not cmdline or marker in cmdline or self.spec.argv[0] in cmdline
+
+    def start(self) -> int:
+        existing = self.pid()
+        if existing is not None:
+            return existing
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n--- starting {self.spec.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
+            log.flush()
+            process = subprocess.Popen(
+                self.spec.argv,
+                env=dict(self.spec.env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.home,
+            )
+        self.pid_path.write_text(f"{process.pid}\n")
+        self._popen = process  # keeps the child reaped when we started it ourselves
+        return process.pid
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if url_ready(self.spec.ready_url):
+                return
+            popen = getattr(self, "_popen", None)
+            if popen is not None and popen.poll() is not None:
+                raise ServiceError(
+                    f"{self.spec.name} exited with code {popen.returncode} while starting; "
+                    f"see {self.log_path}:\n{self.log_tail()}"
+                )
+            if popen is None and self.pid() is None:
+                raise ServiceError(f"{self.spec.name} is not running; see {self.log_path}")
+            time.sleep(0.1)
+        raise ServiceError(
+            f"{self.spec.name} was not ready at {self.spec.ready_url} after {timeout:.0f} s; see {self.log_path}"
+        )
+
+    def ready(self) -> bool:
+        return url_ready(self.spec.ready_url)
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Stop the service and every process of its session. Returns False when nothing ran."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._group_alive(pid):
+            self._reap()
+            time.sleep(0.05)
+        if self._group_alive(pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+            for _ in range(100):
+                self._reap()
+                if not self._group_alive(pid):
+                    break
+                time.sleep(0.05)
+        self._reap()
+        self.pid_path.unlink(missing_ok=True)
+        return True
+
+    def _reap(self) -> None:
+        popen = getattr(self, "_popen", None)
+        if popen is not None:
+            popen.poll()
+
+    @staticmethod
+    def _group_alive(pgid: int) -> bool:
+        """Whether any live (non-zombie) process is still in the process group."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                return True
+        return False
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _base_env() -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+    return {k: os.environ[k] for k in keep if k in os.environ}
+
+
+def localstack_env(settings: Settings) -> dict[str, str]:
+    """LocalStack's settings for host mode, offline, isolated under the sandbox home."""
+    return {
+        **_base_env(),
+        # This VM (and many CI runners) has /.dockerenv; without this LocalStack writes to /var/lib/localstack.
+        "OVERRIDE_IN_DOCKER": "0",
+        "FILESYSTEM_ROOT": str(settings.home / "localstack"),
+        # Analytics off; also keeps shutdown from hanging on the event publisher.
+        "DISABLE_EVENTS": "1",
+        "SKIP_SSL_CERT_DOWNLOAD": "1",
+        "DNS_ADDRESS": "0",
+        "GATEWAY_LISTEN": f"{settings.bind_host}:{settings.localstack_port}",
+        "LOCALSTACK_HOST": f"localhost:{settings.localstack_port}",
+        "LAMBDA_RUNTIME_EXECUTOR": settings.lambda_executor,
+        "SMTP_HOST": settings.smtp_address,
+        "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": settings.esm_poll_interval_s,
+        "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": settings.esm_max_backoff_s,
+        **{k: v for k, v in os.environ.items() if k.startswith("LOCALSTACK_PASSTHROUGH_")},
+    }
+
+
+def localstack_spec(settings: Settings) -> ServiceSpec:
+    return ServiceSpec(
+        name="localstack",
+        argv=[sys.executable, "-m", "localstack.runtime.main"],
+        env=localstack_env(settings),
+        ready_url=f"{settings.localstack_url}/_localstack/health",
+    )
+
+
+def mailcatcher_spec(settings: Settings) -> ServiceSpec:
+    return ServiceSpec(
+        name="mailcatcher",
+        argv=[
+            sys.executable, "-m", "mailcatcher",
+            "--smtp", f"{settings.bind_host}:{settings.smtp_port}",
+            "--http", f"{settings.bind_host}:{settings.mail_http_port}",
+            "--db", str(settings.home / "mail.sqlite"),
+        ],
+        env={**_base_env(), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        ready_url=f"{settings.mail_url}/readyz",
+    )
+
+
+def local_services(settings: Settings) -> list[ManagedProcess]:
+    """The local-mode services in start order (the relay in LocalStack retries until the catcher answers)."""
+    return [
+        ManagedProcess(mailcatcher_spec(settings), settings.home),
+        ManagedProcess(localstack_spec(settings), settings.home),
+    ]
