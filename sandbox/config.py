@@ -48,7 +48,13 @@ class Settings:
 
     @property
     def localstack_url(self) -> str:
-        return f"http://localhost:{self.localstack_port}"
+        """Where this process reaches LocalStack (inside Docker: the service name)."""
+        return os.environ.get("LOCALSTACK_ENDPOINT", "").rstrip("/") or f"http://localhost:{self.localstack_port}"
+
+    @property
+    def public_url(self) -> str:
+        """Base URL a person's browser uses to reach LocalStack (links in mail); differs inside Docker."""
+        return os.environ.get("SANDBOX_PUBLIC_URL", "").rstrip("/") or self.localstack_url
 
     @property
     def mail_url(self) -> str:

@@ -1,0 +1,86 @@
+# Callback Sandbox: `make help` lists the targets.
+SHELL := bash
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+SANDBOX   := $(VENV)/bin/sandbox
+MODE      ?= auto
+PYTEST    := $(PY) -m pytest
+STAMP     := $(VENV)/.installed
+export MODE PAYLOAD NAME
+
+.PHONY: help install up down status logs deploy destroy trigger executions history open \
+        test test-unit test-integration e2e e2e-docker bench lint clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo; echo "  Variables: MODE=local|docker|auto (default auto), PAYLOAD='{...}' for trigger, NAME=... for history,"
+	@echo "  LOCALSTACK_PORT, SMTP_PORT, MAILCATCHER_PORT, SANDBOX_HOME, APPROVER_EMAIL, APPROVAL_TIMEOUT_SECONDS (see README)"
+
+install: $(STAMP) ## create .venv with a Python >= 3.12 and the pinned packages
+
+$(STAMP): pyproject.toml constraints.txt localstack-plugin/pyproject.toml
+	@if [ ! -x $(PY) ]; then \
+	  python=$$(scripts/find-python) || exit 1; \
+	  echo "Creating $(VENV) with $$python"; \
+	  "$$python" -m venv $(VENV); \
+	fi
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+	  -e '.[localstack,test,dev]' -e ./localstack-plugin
+	@touch $@
+
+up: $(STAMP) ## start LocalStack + mail catcher and deploy the pipeline (MODE=local|docker|auto)
+	@$(SANDBOX) up --mode $(MODE)
+
+down: ## stop everything `make up` started (safe to run twice)
+	@if [ -x $(SANDBOX) ]; then $(SANDBOX) down; else echo "Nothing was running (no $(VENV))."; fi
+
+status: $(STAMP) ## show services, pids, health and the deployed pipeline
+	@$(SANDBOX) status
+
+logs: $(STAMP) ## show the end of the service logs
+	@$(SANDBOX) logs
+
+deploy: $(STAMP) ## (re)deploy the pipeline into the running LocalStack (idempotent)
+	@$(SANDBOX) deploy
+
+destroy: $(STAMP) ## remove the pipeline from LocalStack
+	@$(SANDBOX) destroy
+
+trigger: $(STAMP) ## send one approval request (PAYLOAD='{"title": "..."}'); prints the execution name
+	@$(SANDBOX) trigger "$${PAYLOAD:-}"
+
+executions: $(STAMP) ## list recent executions
+	@$(SANDBOX) executions
+
+history: $(STAMP) ## state transitions of one execution (NAME=...)
+	@$(SANDBOX) history "$${NAME:-}"
+
+open: $(STAMP) ## print the web UI URL (mail catcher + workflows)
+	@$(SANDBOX) open
+
+test: $(STAMP) ## all tests: unit, integration (own services on free ports) and end to end
+	$(PYTEST) tests
+
+test-unit: $(STAMP) ## unit tests only (no services)
+	$(PYTEST) tests/unit
+
+test-integration: $(STAMP) ## integration tests (start their own LocalStack / SMTP / catcher)
+	$(PYTEST) tests/integration
+
+e2e: $(STAMP) ## end-to-end approval tests against the running sandbox (started if needed)
+	$(PYTEST) tests/e2e
+
+e2e-docker: $(STAMP) ## docker mode end to end: engine, local base image, wheelhouse, build, up, e2e, down
+	@bash docker/e2e-docker.sh
+
+bench: $(STAMP) ## benchmark: latency per stage, load, memory, start-up, catcher vs MailDev (BENCH_QUICK=1)
+	$(PY) -m bench
+
+lint: $(STAMP) ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+clean: down ## stop and remove .sandbox/ (keeps .venv)
+	rm -rf .sandbox test-artifacts

@@ -1,0 +1,110 @@
+"""Docker mode: the same services from docker-compose.yml, driven through whichever compose client exists.
+
+Users mostly have `docker compose` (v2); Debian ships `docker-compose` 1.29. Both read the same file; 1.29 has no
+`--wait`, so readiness is checked here the same way as in local mode: by the services' health URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+
+from sandbox.config import REPO_ROOT, Settings
+from sandbox.services import ServiceError, url_ready
+
+COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+PROJECT = os.environ.get("COMPOSE_PROJECT_NAME", "callback-sandbox")
+
+
+def engine_available() -> bool:
+    docker = shutil.which("docker")
+    if not docker:
+        return False
+    try:
+        return subprocess.run([docker, "info"], capture_output=True, timeout=5).returncode == 0
+    except (subprocess.TimeoutExpired, OSError):
+        return False
+
+
+def compose_command() -> list[str]:
+    docker = shutil.which("docker")
+    if docker:
+        probe = subprocess.run([docker, "compose", "version"], capture_output=True)
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    if legacy:
+        return [legacy]
+    raise ServiceError("no compose client: install Docker Compose v2 (`docker compose`) or `docker-compose`")
+
+
+def _compose(*args: str, check: bool = True, capture: bool = False) -> subprocess.CompletedProcess[str]:
+    argv = [*compose_command(), "-p", PROJECT, "-f", str(COMPOSE_FILE), *args]
+    result = subprocess.run(argv, cwd=REPO_ROOT, text=True, capture_output=capture)
+    if check and result.returncode != 0:
+        detail = (result.stderr or "").strip().splitlines()[-1:] if capture else []
+        raise ServiceError(f"`{' '.join(argv[len(compose_command()):])}` failed" + (f": {detail[0]}" if detail else ""))
+    return result
+
+
+def up(settings: Settings, progress: Callable[[str], Callable[[], None]]) -> None:
+    if not engine_available():
+        raise ServiceError("no Docker engine answers (`docker info` failed); use MODE=local or start Docker")
+    settings.home.mkdir(parents=True, exist_ok=True)
+    previous_outputs = settings.outputs_path.stat().st_mtime if settings.outputs_path.exists() else 0.0
+    done = progress("docker compose up")
+    _compose("up", "-d")
+    done()
+    for name, url in (
+        ("localstack", f"{settings.localstack_url}/_localstack/health"),
+        ("mailcatcher", f"{settings.mail_url}/readyz"),
+    ):
+        done = progress(name)
+        _wait(url, name)
+        done()
+    done = progress("deploying the pipeline (bootstrap service)")
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if settings.outputs_path.exists() and settings.outputs_path.stat().st_mtime > previous_outputs:
+            json.loads(settings.outputs_path.read_text())
+            done()
+            return
+        time.sleep(0.5)
+    raise ServiceError("the bootstrap service wrote no outputs in 180 s; see `make logs`")
+
+
+def _wait(url: str, name: str, timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if url_ready(url):
+            return
+        time.sleep(0.5)
+    raise ServiceError(f"{name} was not healthy at {url} after {timeout:.0f} s; see `make logs`")
+
+
+def down(settings: Settings) -> bool:
+    was_running = running(settings)
+    _compose("down", "--remove-orphans")
+    return was_running
+
+
+def running(settings: Settings) -> bool:
+    if not shutil.which("docker"):
+        return False
+    result = _compose("ps", "-q", check=False, capture=True)
+    return bool(result.stdout.strip())
+
+
+def status(settings: Settings) -> int:
+    _compose("ps", check=False)
+    return 0 if url_ready(f"{settings.localstack_url}/_localstack/health") and url_ready(
+        f"{settings.mail_url}/readyz"
+    ) else 3
+
+
+def logs(settings: Settings, follow: bool) -> int:
+    return _compose("logs", *(["-f"] if follow else ["--tail", "100"]), check=False).returncode
