@@ -230,6 +230,8 @@ def cmd_executions(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     from sandbox import workflow
 
+    if not args.name.strip():
+        raise UserError("an execution name is needed: `make history NAME=<name>` (see `make executions`)")
     _require_deployed(settings)
     steps = workflow.execution_history(settings, args.name)
     _table(
