@@ -1,0 +1,170 @@
+"""Catcher ingest side by side: the same SMTP client load against our catcher and against MailDev."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+from sandbox.config import REPO_ROOT
+from sandbox.services import url_ready
+
+MAILDEV_DIR = REPO_ROOT / "bench" / "maildev"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def sample_message(index: int) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = "bench@sandbox.local"
+    message["To"] = f"approver{index % 7}@sandbox.local"
+    message["Subject"] = f"Approval request {index}"
+    body = f"Request {index}\nApprove: http://localhost:4566/_aws/execute-api/x/sandbox/approve?token=t{index}\n"
+    message.set_content(body)
+    message.add_alternative(f"<p>Request {index}</p><a href='http://localhost/approve?token=t{index}'>Approve</a>",
+                            subtype="html")
+    return message
+
+
+@dataclass
+class IngestResult:
+    sent: int
+    seconds: float
+    stored: int
+
+    @property
+    def per_second(self) -> float:
+        return self.sent / self.seconds if self.seconds else 0.0
+
+
+def smtp_load(port: int, total: int, connections: int) -> tuple[int, float]:
+    """Send `total` messages over `connections` concurrent SMTP sessions; returns (accepted, seconds)."""
+    messages = [sample_message(i) for i in range(total)]
+    per_connection = [messages[i::connections] for i in range(connections)]
+    accepted = [0] * connections
+    barrier = threading.Barrier(connections + 1)
+
+    def worker(slot: int) -> None:
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+            barrier.wait()
+            for message in per_connection[slot]:
+                client.send_message(message)
+                accepted[slot] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    return sum(accepted), time.perf_counter() - started
+
+
+def _wait_url(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if url_ready(url):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer in {timeout:.0f} s")
+
+
+def _get_json(url: str) -> object:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+@contextlib.contextmanager
+def our_catcher() -> Iterator[tuple[int, str]]:
+    smtp, http = free_port(), free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        # Retention raised above the load so that "stored" counts every message (the default cap is 1000).
+        argv = [sys.executable, "-m", "mailcatcher", "--smtp", f"127.0.0.1:{smtp}", "--http", f"127.0.0.1:{http}",
+                "--db", str(Path(folder) / "mail.sqlite"), "--max-messages", "100000"]
+        process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_url(f"http://127.0.0.1:{http}/readyz")
+            yield smtp, f"http://127.0.0.1:{http}"
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def ensure_maildev() -> Path:
+    binary = MAILDEV_DIR / "node_modules" / ".bin" / "maildev"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        if not npm:
+            raise RuntimeError("npm is not installed; it is needed to run MailDev for the comparison")
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--silent"], cwd=MAILDEV_DIR, check=True)
+    return binary
+
+
+@contextlib.contextmanager
+def maildev() -> Iterator[tuple[int, str]]:
+    binary = ensure_maildev()
+    smtp, http = free_port(), free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        # Persisting to a directory, as our catcher persists to SQLite: the same durability for both.
+        argv = [str(binary), "--smtp", str(smtp), "--ip", "127.0.0.1", "--web", str(http), "--web-ip", "127.0.0.1",
+                "--mail-directory", folder, "--silent"]
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_url(f"http://127.0.0.1:{http}/api/healthz")
+            yield smtp, f"http://127.0.0.1:{http}"
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def _stored_ours(base: str) -> int:
+    data = _get_json(f"{base}/api/v1/messages?limit=1")
+    return int(data["total"]) if isinstance(data, dict) else 0
+
+
+def _stored_maildev(base: str) -> int:
+    data = _get_json(f"{base}/api/email?limit=1000000")
+    return len(data) if isinstance(data, list) else 0
+
+
+def compare(total: int, connections: int) -> dict[str, object]:
+    with our_catcher() as (port, base):
+        sent, seconds = smtp_load(port, total, connections)
+        ours = IngestResult(sent, seconds, _stored_ours(base))
+    with maildev() as (port, base):
+        sent, seconds = smtp_load(port, total, connections)
+        theirs = IngestResult(sent, seconds, _stored_maildev(base))
+    return {
+        "ingest_messages": total,
+        "ingest_connections": connections,
+        "catcher_msgs_per_s": round(ours.per_second, 1),
+        "catcher_stored": ours.stored,
+        "maildev_msgs_per_s": round(theirs.per_second, 1),
+        "maildev_stored": theirs.stored,
+        "catcher_vs_maildev": round(ours.per_second / theirs.per_second, 2) if theirs.per_second else None,
+        "maildev_setting": "maildev 3.0.0, --mail-directory (persisted), node " + _node_version(),
+    }
+
+
+def _node_version() -> str:
+    node = shutil.which("node")
+    if not node:
+        return "?"
+    return subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
