@@ -1,0 +1,53 @@
+# LocalStack 4.14.0 with this project's LocalStack plugins (runtime executor `local`, SMTP mail relay),
+# started in host mode inside the container. The same image runs the one-shot bootstrap service.
+#
+# Build context: the repo root (see .dockerignore). Build arguments:
+#   BASE_IMAGE  any Debian-like image with CPython 3.13 and `python3 -m venv`
+#               (default python:3.13-slim; `make e2e-docker` passes a debootstrap-built local image)
+#   WHEELHOUSE  directory in the context with cp313 wheels for docker/requirements.txt
+#               (docker/make-wheelhouse.sh). With wheels there, pip never touches an index (air-gapped
+#               builds); the default, an empty directory, installs from the package index instead.
+# Every version comes from constraints.txt + docker/requirements.txt (the same lock as local mode).
+ARG BASE_IMAGE=python:3.13-slim
+
+FROM ${BASE_IMAGE} AS build
+ARG WHEELHOUSE=docker/no-wheelhouse
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
+RUN python3 -m venv /opt/venv
+COPY constraints.txt docker/requirements.txt /build/
+COPY ${WHEELHOUSE}/ /build/wheelhouse/
+# offline-pip: use the wheelhouse and no index when it has wheels.
+RUN printf '%s\n' '#!/bin/sh' \
+      'if ls /build/wheelhouse/*.whl >/dev/null 2>&1; then' \
+      '  exec /opt/venv/bin/pip install --no-index --find-links /build/wheelhouse "$@"; fi' \
+      'exec /opt/venv/bin/pip install "$@"' > /usr/local/bin/offline-pip \
+ && chmod +x /usr/local/bin/offline-pip \
+ && offline-pip -c /build/constraints.txt -r /build/requirements.txt
+# The plugin package last: it changes more often than the dependencies above.
+COPY localstack-plugin/ /build/localstack-plugin/
+RUN offline-pip -c /build/constraints.txt --no-deps /build/localstack-plugin
+
+FROM ${BASE_IMAGE}
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    VIRTUAL_ENV=/opt/venv \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONPATH=/app
+# The project's own code (bootstrap, lambdas, sandbox settings) as in a checkout; REPO_ROOT is /app.
+WORKDIR /app
+COPY sandbox/ /app/sandbox/
+COPY bootstrap/ /app/bootstrap/
+COPY lambdas/ /app/lambdas/
+
+# LocalStack settings for running offline; docker-compose.yml sets the rest (ports, SMTP relay, executor).
+ENV GATEWAY_LISTEN=0.0.0.0:4566 \
+    SKIP_SSL_CERT_DOWNLOAD=1 \
+    DISABLE_EVENTS=1 \
+    LOCALSTACK_TELEMETRY=0 \
+    DNS_ADDRESS=0 \
+    LAMBDA_RUNTIME_EXECUTOR=local
+EXPOSE 4566
+HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=5 \
+  CMD ["python3", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:4566/_localstack/health', timeout=2)"]
+CMD ["python3", "-m", "localstack.runtime.main"]
