@@ -1,0 +1,6 @@
+"""Mail catcher for the Callback Sandbox: SMTP in, SQLite store, Mailpit-shaped JSON API and a web UI.
+
+Run it with ``python -m mailcatcher --help``.
+"""
+
+__version__ = "0.1.0"
