@@ -1,0 +1,1 @@
+"""LocalStack plugins of Callback Sandbox: a local-process Lambda executor and an SMTP mail relay."""

@@ -1,0 +1,26 @@
+"""Entry points LocalStack loads (through plux). Kept thin: LocalStack imports every plugin module of a namespace
+to list it, so anything heavy is imported only when the plugin is actually used."""
+
+from __future__ import annotations
+
+from localstack.runtime import hooks
+from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
+
+
+class LocalRuntimeExecutorPlugin(RuntimeExecutorPlugin):
+    """LAMBDA_RUNTIME_EXECUTOR=local: every execution environment is a local process on the host."""
+
+    name = "local"
+
+    def load(self, *args, **kwargs):
+        from sandbox_localstack.executor import LocalRuntimeExecutor
+
+        return LocalRuntimeExecutor
+
+
+@hooks.on_infra_start()
+def start_mail_relay() -> None:
+    """Relay mail sent through SES (and SNS email subscriptions) to SMTP_HOST."""
+    from sandbox_localstack.ses_relay import install
+
+    install()
