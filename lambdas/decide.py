@@ -29,7 +29,7 @@ LOG.setLevel(logging.INFO)
 
 # SendTaskSuccess accepts tokens of 1 to 2048 characters; AWS tokens are base64 (+ / =), LocalStack's are uuids.
 MAX_TOKEN_LENGTH = 2048
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9+/=_.:-]+")
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9+/=_-]+")
 ACTIONS = {"approve": "approved", "reject": "rejected"}
 REJECTION_ERROR = "ApprovalRejected"
 SFN_GONE_ERRORS = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken", "ExecutionDoesNotExist")
@@ -97,12 +97,15 @@ def _query_tokens(event: dict) -> list[str]:
     return [single] if single is not None else []
 
 
+def wants_json(event: dict) -> bool:
+    accept = _header(event, "accept")
+    return "application/json" in accept and "text/html" not in accept
+
+
 def parse_call(event: dict) -> Call:
     method = str(event.get("httpMethod") or "").upper()
     path = str(event.get("resource") or event.get("path") or "")
     action = path.rstrip("/").rsplit("/", 1)[-1]
-    accept = _header(event, "accept")
-    wants_json = "application/json" in accept and "text/html" not in accept
     if action not in ACTIONS:
         raise HttpError(404, "NotFound", "There is nothing here; use the Approve or Reject link from the email.")
     if method not in ("GET", "POST"):
@@ -113,7 +116,7 @@ def parse_call(event: dict) -> Call:
     distinct = set(tokens)
     if len(distinct) > 1:
         raise HttpError(400, "AmbiguousToken", "The request carries more than one different token.")
-    return Call(method, action, distinct.pop() if distinct else None, wants_json)
+    return Call(method, action, distinct.pop() if distinct else None, wants_json(event))
 
 
 def check_token(token: str | None) -> str:
@@ -318,15 +321,14 @@ def confirm_page(call: Call, token: str, task: dict, state: str, decision: dict 
     return page(f"{verb} request?" if state == "waiting" else "Approval request", body)
 
 
-def respond(status: int, call: Call | None, payload: dict, title: str, body_html: str) -> dict:
-    wants_json = call.wants_json if call else False
+def respond(status: int, as_json: bool, payload: dict, title: str, body_html: str) -> dict:
     headers = {
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
         # The token is in the URL: keep it out of Referer headers of anything the page might load.
         "Referrer-Policy": "no-referrer",
     }
-    if wants_json:
+    if as_json:
         headers["Content-Type"] = "application/json"
         body = json.dumps(payload, ensure_ascii=False)
     else:
@@ -336,11 +338,11 @@ def respond(status: int, call: Call | None, payload: dict, title: str, body_html
     return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
 
 
-def error_response(error: HttpError, call: Call | None) -> dict:
+def error_response(error: HttpError, as_json: bool) -> dict:
     payload = {"error": error.code, "message": error.message, **error.extra}
     titles = {400: "This link is not valid", 404: "Unknown approval link", 409: "Already decided",
               410: "This approval request has ended", 405: "Method not allowed", 503: "Please try again"}
-    return respond(error.status, call, payload, titles.get(error.status, "Cannot do that"),
+    return respond(error.status, as_json, payload, titles.get(error.status, "Cannot do that"),
                    f"<p>{html.escape(error.message)}</p>")
 
 
@@ -350,7 +352,7 @@ def summary(task: dict) -> dict:
 
 
 def handle(event: dict, now: datetime) -> dict:
-    call = None
+    as_json = wants_json(event)
     try:
         call = parse_call(event)
         token = check_token(call.token)
@@ -363,19 +365,19 @@ def handle(event: dict, now: datetime) -> dict:
                 raise expired(status if status != "RUNNING" else "TIMED_OUT")
             payload = {**summary(task), "state": state, "executionStatus": status,
                        **({"decision": decision["decision"], "decidedAt": decision["decidedAt"]} if decision else {})}
-            return respond(200, call, payload, "", confirm_page(call, token, task, state, decision))
+            return respond(200, as_json, payload, "", confirm_page(call, token, task, state, decision))
         applied = decide(call, token, task, now)
         payload = {**summary(task), "state": applied["decision"], "decision": applied["decision"],
                    "decidedAt": applied["decidedAt"]}
         body = request_table(task, applied["decision"]) + (
             f"<p>Thank you: the request is {applied['decision']}. You can close this page.</p>")
-        return respond(200, call, payload, f"Request {applied['decision']}", body)
+        return respond(200, as_json, payload, f"Request {applied['decision']}", body)
     except HttpError as error:
-        return error_response(error, call)
+        return error_response(error, as_json)
     except Exception:
         LOG.exception("unexpected error while handling %s", event.get("path"))
         return error_response(HttpError(503, "Unavailable", "Something went wrong on our side; nothing was decided. "
-                                        "Try again in a moment."), call)
+                                        "Try again in a moment."), as_json)
 
 
 def handler(event, context):

@@ -1,0 +1,86 @@
+"""IAM trust and permission policies, as pure functions of resource ARNs.
+
+LocalStack does not enforce IAM, so these are checked by unit tests instead: every statement names the exact
+resources it needs, and no role gets an action its component does not call.
+"""
+
+from __future__ import annotations
+
+VERSION = "2012-10-17"
+
+
+def trust(service: str) -> dict:
+    """Who may assume a role: one AWS service principal."""
+    return {
+        "Version": VERSION,
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+
+
+def _statement(sid: str, actions: list[str], resources: list[str]) -> dict:
+    return {"Sid": sid, "Effect": "Allow", "Action": sorted(actions), "Resource": sorted(resources)}
+
+
+def _policy(*statements: dict) -> dict:
+    return {"Version": VERSION, "Statement": list(statements)}
+
+
+def _logs(log_group_arn: str) -> list[dict]:
+    """A function writes to its own log group only."""
+    return [
+        _statement("CreateOwnLogGroup", ["logs:CreateLogGroup"], [log_group_arn]),
+        _statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
+    ]
+
+
+def generate_task_policy(log_group_arn: str) -> dict:
+    return _policy(*_logs(log_group_arn))
+
+
+def process_request_policy(log_group_arn: str) -> dict:
+    return _policy(*_logs(log_group_arn))
+
+
+def send_verification_policy(log_group_arn: str, queue_arn: str, topic_arn: str, bucket_arn: str) -> dict:
+    return _policy(
+        *_logs(log_group_arn),
+        # What the SQS event source mapping does on the function's behalf.
+        _statement(
+            "ConsumeVerificationQueue",
+            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+            [queue_arn],
+        ),
+        _statement("PublishApprovalEmail", ["sns:Publish"], [topic_arn]),
+        _statement(
+            "RecordTaskOnce", ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], [f"{bucket_arn}/tasks/*"]
+        ),
+    )
+
+
+def decide_policy(log_group_arn: str, bucket_arn: str, state_machine_arn: str, executions_arn: str) -> dict:
+    return _policy(
+        *_logs(log_group_arn),
+        _statement("ReadTasks", ["s3:GetObject"], [f"{bucket_arn}/tasks/*"]),
+        _statement(
+            "RecordDecisionOnce", ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], [f"{bucket_arn}/decisions/*"]
+        ),
+        # Without s3:ListBucket a missing object reads as 403 instead of 404; the handler tells them apart.
+        _statement("TellMissingFromForbidden", ["s3:ListBucket"], [bucket_arn]),
+        _statement("SendDecision", ["states:SendTaskSuccess", "states:SendTaskFailure"], [state_machine_arn]),
+        _statement("ReadExecutionState", ["states:DescribeExecution"], [executions_arn]),
+    )
+
+
+def state_machine_policy(function_arns: list[str], queue_arn: str) -> dict:
+    return _policy(
+        _statement("InvokeTaskFunctions", ["lambda:InvokeFunction"], list(function_arns)),
+        _statement("SendVerificationRequest", ["sqs:SendMessage"], [queue_arn]),
+    )
+
+
+def events_policy(state_machine_arn: str) -> dict:
+    return _policy(_statement("StartApprovalWorkflow", ["states:StartExecution"], [state_machine_arn]))
+
+
+def apigateway_policy(decide_function_arn: str) -> dict:
+    return _policy(_statement("InvokeDecisionFunction", ["lambda:InvokeFunction"], [decide_function_arn]))

@@ -1,0 +1,65 @@
+"""In-memory stand-ins for the S3/SNS/Step Functions calls the handlers make, for testing their logic alone.
+
+The real services are exercised by tests/e2e; these only model the behaviour the logic depends on (S3's
+IfNoneMatch='*' refusing an existing key, Step Functions refusing a finished task).
+"""
+
+import io
+
+from botocore.exceptions import ClientError
+
+
+def client_error(code: str, status: int = 400) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                       "op")
+
+
+class FakeS3:
+    def __init__(self):
+        self.objects: dict[str, bytes] = {}
+
+    def put_object(self, Bucket, Key, Body, ContentType=None, IfNoneMatch=None):
+        if IfNoneMatch == "*" and Key in self.objects:
+            raise client_error("PreconditionFailed", 412)
+        self.objects[Key] = Body
+
+    def get_object(self, Bucket, Key):
+        if Key not in self.objects:
+            raise client_error("NoSuchKey", 404)
+        return {"Body": io.BytesIO(self.objects[Key])}
+
+    def delete_object(self, Bucket, Key):
+        self.objects.pop(Key, None)
+
+
+class FakeSNS:
+    def __init__(self, fail: Exception | None = None):
+        self.published: list[dict] = []
+        self.fail = fail
+
+    def publish(self, **kwargs):
+        if self.fail:
+            raise self.fail
+        self.published.append(kwargs)
+        return {"MessageId": str(len(self.published))}
+
+
+class FakeSFN:
+    def __init__(self, status: str = "RUNNING", send_error: str | None = None):
+        self.status = status
+        self.send_error = send_error
+        self.calls: list[tuple[str, dict]] = []
+
+    def describe_execution(self, executionArn):
+        return {"executionArn": executionArn, "status": self.status}
+
+    def _send(self, name, kwargs):
+        if self.send_error:
+            raise client_error(self.send_error)
+        self.calls.append((name, kwargs))
+
+    def send_task_success(self, **kwargs):
+        self._send("success", kwargs)
+
+    def send_task_failure(self, **kwargs):
+        self._send("failure", kwargs)

@@ -1,0 +1,249 @@
+"""Handlers' own logic, driven by the JSON event fixtures in tests/events (AWS services replaced by fakes)."""
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import decide
+import generate_task
+import process_request
+import pytest
+import send_verification
+from fakes import FakeS3, FakeSFN, FakeSNS
+
+NOW = datetime(2025, 1, 15, 9, 31, 0, tzinfo=UTC)
+API_URL = "http://localhost:4566/_aws/execute-api/abc123defg/sandbox"
+
+
+# --- generate task ----------------------------------------------------------------------------------------------
+
+def test_generate_task_from_a_manual_request_keeps_the_request_and_its_timeout(event):
+    task = generate_task.build_task(event("eventbridge_manual_request"), 3600, NOW, "req-1")
+    assert task["requestId"] == "req-1"
+    assert task["createdAt"] == "2025-01-15T09:31:00+00:00"
+    assert task["source"] == "event"
+    assert task["request"]["title"] == "Deploy billing-service v2.4 to production"
+    assert task["request"]["amount"] == 1200
+    assert task["approvalTimeoutSeconds"] == 120
+
+
+def test_generate_task_from_the_schedule_has_a_title_and_the_default_timeout(event):
+    task = generate_task.build_task(event("eventbridge_scheduled"), 900, NOW, "req-2")
+    assert task["source"] == "schedule"
+    assert task["request"]["title"] == "Scheduled approval request"
+    assert task["approvalTimeoutSeconds"] == 900
+
+
+def test_generate_task_accepts_a_direct_start_execution_input():
+    task = generate_task.build_task({"title": "  two   words "}, 60, NOW, "r")
+    assert task["source"] == "direct" and task["request"]["title"] == "two words"
+
+
+@pytest.mark.parametrize("bad", [0, -5, "soon", 1.5, True, 10**9, None])
+def test_generate_task_refuses_a_bad_timeout_with_a_clear_message(bad):
+    with pytest.raises(ValueError, match="approvalTimeoutSeconds must be a whole number"):
+        generate_task.build_task({"title": "x", "approvalTimeoutSeconds": bad}, 60, NOW, "r")
+
+
+def test_generate_task_accepts_a_numeric_string_timeout():
+    assert generate_task.build_task({"approvalTimeoutSeconds": "30"}, 60, NOW, "r")["approvalTimeoutSeconds"] == 30
+
+
+# --- process request --------------------------------------------------------------------------------------------
+
+def test_process_request_returns_the_decision_with_its_result(event):
+    result = process_request.process(event("process_request_input"), NOW)
+    assert result["decision"] == "approved"
+    assert result["requestId"] == "7f9c2ba4-e88f-4a0e-8f3a-1d2c3b4a5e6f"
+    assert result["title"] == "Deploy billing-service v2.4 to production"
+    assert result["processedAt"] == "2025-01-15T09:31:00+00:00"
+
+
+# --- send verification ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def mail(monkeypatch):
+    s3, sns = FakeS3(), FakeSNS()
+    monkeypatch.setattr(send_verification, "s3_client", lambda: s3)
+    monkeypatch.setattr(send_verification, "sns_client", lambda: sns)
+    monkeypatch.setenv("RECORDS_BUCKET", "bucket")
+    monkeypatch.setenv("TOPIC_ARN", "arn:aws:sns:us-east-1:000000000000:approval-notifications")
+    monkeypatch.setenv("API_URL", API_URL)
+    return s3, sns
+
+
+def test_verification_emails_once_and_reports_the_poison_message(event, mail):
+    s3, sns = mail
+    result = send_verification.handler(event("sqs_verification_message"), None)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}]}
+    (message,) = sns.published
+    assert "Deploy billing-service v2.4 to production" in message["Subject"]
+    body = message["Message"]
+    assert "7f9c2ba4-e88f-4a0e-8f3a-1d2c3b4a5e6f" in body
+    assert "5d1c7a8e-3f0b-4b8e-9d62-1f3a2b4c5d6e" in body  # execution name
+    token = json.loads(event("sqs_verification_message")["Records"][0]["body"])["taskToken"]
+    approve = next(line for line in body.splitlines() if "/approve?token=" in line)
+    assert parse_qs(urlsplit(approve).query) == {"token": [token]}
+    record = json.loads(s3.objects[send_verification.token_key(token)])
+    assert record["emailSentAt"] and record["executionArn"].endswith(":5d1c7a8e-3f0b-4b8e-9d62-1f3a2b4c5d6e")
+
+
+def test_a_redelivered_message_sends_no_second_email(event, mail):
+    _, sns = mail
+    good = {"Records": event("sqs_verification_message")["Records"][:1]}
+    assert send_verification.handler(good, None) == {"batchItemFailures": []}
+    assert send_verification.handler(good, None) == {"batchItemFailures": []}
+    assert len(sns.published) == 1
+
+
+def test_a_failed_publish_is_raised_and_leaves_no_record_so_a_retry_sends(event, mail, monkeypatch):
+    s3, _ = mail
+    good = {"Records": event("sqs_verification_message")["Records"][:1]}
+    broken = FakeSNS(fail=RuntimeError("SNS is down"))
+    monkeypatch.setattr(send_verification, "sns_client", lambda: broken)
+    with pytest.raises(RuntimeError, match="SNS is down"):
+        send_verification.handler(good, None)
+    assert s3.objects == {}
+    working = FakeSNS()
+    monkeypatch.setattr(send_verification, "sns_client", lambda: working)
+    assert send_verification.handler(good, None) == {"batchItemFailures": []}
+    assert len(working.published) == 1
+
+
+def test_a_delivery_racing_an_unfinished_send_is_retried_not_acknowledged(event, mail):
+    s3, sns = mail
+    good = event("sqs_verification_message")["Records"][0]
+    task = json.loads(good["body"])
+    # Another delivery created the record but has not published yet.
+    s3.put_object(Bucket="bucket", Key=send_verification.token_key(task["taskToken"]),
+                  Body=json.dumps(send_verification.task_record(task, NOW)).encode())
+    with pytest.raises(RuntimeError, match="being emailed by another delivery"):
+        send_verification.handler({"Records": [good]}, None)
+    assert sns.published == []
+
+
+def test_subject_is_short_single_line_and_names_the_title():
+    subject = send_verification.email_subject("Line one\nline two " + "x" * 200)
+    assert len(subject) <= 100 and "\n" not in subject and subject.startswith("Approval needed: Line one line two")
+
+
+# --- decide -----------------------------------------------------------------------------------------------------
+
+TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAe+8Zx1c/Hk7q2W9oYvS3v0sXn+4Qf8rL2t1aZm5N0xJkP7bQ=="
+
+
+@pytest.fixture
+def services(monkeypatch, event):
+    s3, sfn = FakeS3(), FakeSFN()
+    monkeypatch.setattr(decide, "s3_client", lambda: s3)
+    monkeypatch.setattr(decide, "sfn_client", lambda: sfn)
+    monkeypatch.setenv("RECORDS_BUCKET", "bucket")
+    task = json.loads(event("sqs_verification_message")["Records"][0]["body"])
+    record = send_verification.task_record(task, NOW)
+    s3.put_object(Bucket="bucket", Key=send_verification.token_key(TOKEN), Body=json.dumps(record).encode())
+    return s3, sfn
+
+
+def test_get_shows_a_confirm_page_and_changes_nothing(event, services):
+    s3, sfn = services
+    before = dict(s3.objects)
+    response = decide.handle(event("apigw_get_approve"), NOW)
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"].startswith("text/html")
+    page = response["body"]
+    assert "Deploy billing-service v2.4 to production" in page and "waiting" in page
+    assert "<form method=post action='approve'>" in page
+    assert f"value='{TOKEN}'" in page
+    assert sfn.calls == [] and s3.objects == before
+
+
+def test_post_form_rejects_with_the_rejection_error(event, services):
+    _, sfn = services
+    response = decide.handle(event("apigw_post_reject_form"), NOW)
+    assert response["statusCode"] == 200, response["body"]
+    ((kind, kwargs),) = sfn.calls
+    assert kind == "failure" and kwargs["error"] == "ApprovalRejected" and kwargs["taskToken"] == TOKEN
+
+
+def test_post_json_approves_once_and_a_second_click_gets_409_naming_the_winner(event, services):
+    _, sfn = services
+    first = decide.handle(event("apigw_post_approve_json"), NOW)
+    assert first["statusCode"] == 200 and first["headers"]["Content-Type"] == "application/json"
+    assert json.loads(first["body"])["decision"] == "approved"
+    ((kind, kwargs),) = sfn.calls
+    assert kind == "success" and json.loads(kwargs["output"])["decision"] == "approved"
+    second = decide.handle(event("apigw_post_reject_form"), NOW)
+    assert second["statusCode"] == 409
+    assert "already approved at 2025-01-15T09:31:00+00:00" in second["body"]
+    assert len(sfn.calls) == 1
+
+
+def test_a_finished_execution_without_decision_answers_410(event, services):
+    _, sfn = services
+    sfn.status = "FAILED"
+    assert decide.handle(event("apigw_get_approve"), NOW)["statusCode"] == 410
+    assert decide.handle(event("apigw_post_reject_form"), NOW)["statusCode"] == 410
+    assert sfn.calls == []
+
+
+def test_step_functions_saying_timed_out_answers_410_and_later_clicks_too(event, services):
+    _, sfn = services
+    sfn.send_error = "TaskTimedOut"
+    assert decide.handle(event("apigw_post_reject_form"), NOW)["statusCode"] == 410
+    sfn.send_error = None
+    assert decide.handle(event("apigw_post_approve_json"), NOW)["statusCode"] == 410
+
+
+def test_an_unavailable_step_functions_leaves_the_decision_open(event, services):
+    _, sfn = services
+    sfn.send_error = "ServiceUnavailable"
+    assert decide.handle(event("apigw_post_reject_form"), NOW)["statusCode"] == 503
+    sfn.send_error = None
+    assert decide.handle(event("apigw_post_reject_form"), NOW)["statusCode"] == 200
+
+
+def _with_token(base: dict, token):
+    call = json.loads(json.dumps(base))
+    call["queryStringParameters"] = None if token is None else {"token": token}
+    call["multiValueQueryStringParameters"] = None if token is None else {"token": [token]}
+    return call
+
+
+@pytest.mark.parametrize(
+    ("token", "status", "phrase"),
+    [
+        (None, 400, "no token"),
+        ("", 400, "no token"),
+        ("A" * 10240, 400, "10240 characters"),
+        ("AQCE AAAA", 400, "turned into a space"),
+        ("<script>alert(1)</script>", 400, "characters no real token has"),
+        ("../../etc/passwd", 400, "characters no real token has"),
+        ("forgedButWellFormed+/==", 404, "does not belong to any approval request"),
+    ],
+)
+def test_bad_tokens_get_a_clear_4xx_page(event, services, token, status, phrase):
+    response = decide.handle(_with_token(event("apigw_get_approve"), token), NOW)
+    assert response["statusCode"] == status
+    assert phrase in response["body"]
+    assert "Traceback" not in response["body"] and "<script>" not in response["body"]
+
+
+def test_bad_input_in_json_gets_json_errors(event, services):
+    call = _with_token(event("apigw_post_approve_json"), None)
+    call["body"], call["isBase64Encoded"] = "{not json", False
+    response = decide.handle(call, NOW)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"] == "BadBody"
+
+
+def test_wrong_method_and_unknown_path(event, services):
+    call = event("apigw_get_approve")
+    assert decide.handle({**call, "httpMethod": "DELETE"}, NOW)["statusCode"] == 405
+    assert decide.handle({**call, "resource": "/admin", "path": "/admin"}, NOW)["statusCode"] == 404
+
+
+def test_two_different_tokens_are_refused(event, services):
+    call = event("apigw_post_reject_form")
+    call["queryStringParameters"] = {"token": "other"}
+    call["multiValueQueryStringParameters"] = {"token": ["other"]}
+    assert decide.handle(call, NOW)["statusCode"] == 400
