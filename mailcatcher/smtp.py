@@ -48,8 +48,14 @@ async def start_smtp(
     handler = CatchAllHandler(store)
     loop = asyncio.get_running_loop()
 
+    # aiosmtpd refuses lines over 1001 bytes (RFC 5321). A client that sends bytes with bare LF line ends
+    # (smtplib.sendmail(..., msg.as_bytes()) does) delivers its whole message as one "line", and long HTML lines
+    # are common; real relays accept both, so the catcher does too. The message size limit still applies.
+    class LenientSMTP(SMTP):
+        line_length_limit = max_size + 2
+
     def protocol() -> SMTP:
-        return SMTP(
+        return LenientSMTP(
             handler,
             data_size_limit=max_size,
             enable_SMTPUTF8=True,
