@@ -131,8 +131,9 @@ def _addresses(msg: Message, name: str) -> list[dict[str, str]]:
     try:
         for header in msg.get_all(name) or []:
             for address in header.addresses:  # type: ignore[union-attr,attr-defined]
-                if address.addr_spec or address.display_name:
-                    result.append({"Name": _clean(address.display_name), "Address": _clean(address.addr_spec)})
+                addr_spec = "" if address.addr_spec == "<>" else address.addr_spec  # "<>": no address at all
+                if addr_spec or address.display_name:
+                    result.append({"Name": _clean(address.display_name), "Address": _clean(addr_spec)})
         return result
     except Exception:
         raw = _raw_header(msg, name)
@@ -217,6 +218,13 @@ def _part_bytes(part: Message) -> bytes:
 
 
 def _part_text(part: Message) -> str:
+    declared = str(_safe(lambda: part.get_param("charset"), None) or "").lower()
+    if declared in ("", "us-ascii", "ascii"):
+        # No (or an ASCII) charset but 8-bit bytes: in practice that is UTF-8 (SMTPUTF8/8BITMIME senders).
+        try:
+            return _part_bytes(part).decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     try:
         content = part.get_content()  # type: ignore[attr-defined]
         if isinstance(content, str):
@@ -224,9 +232,8 @@ def _part_text(part: Message) -> str:
     except Exception:  # noqa: S110 - unknown charset or broken transfer encoding: decode leniently below
         pass
     data = _part_bytes(part)
-    charset = _safe(part.get_content_charset, None) or "utf-8"
     try:
-        return data.decode(charset, "replace")
+        return data.decode(declared or "utf-8", "replace")
     except LookupError:
         return data.decode("utf-8", "replace")
 
