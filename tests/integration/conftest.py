@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+
+# LocalStack (local Lambda executor, mail relay) and a real SMTP server, shared by all integration tests.
+from localstack_support import localstack, smtp_sink  # noqa: F401
 from mailcatcher_support import Catcher
 
 

@@ -1,0 +1,148 @@
+"""Shared integration fixtures: a real LocalStack started the way `make up` starts it, and a real SMTP server.
+
+- `smtp_sink` (session): an aiosmtpd server on a free loopback port that keeps every message it receives;
+  it can be stopped and started again on the same port (to test the relay's retries).
+- `localstack` (session): LocalStack 4.14 in host mode via `sandbox.services`, with the Lambda executor
+  `local` and the mail relay pointed at `smtp_sink`. Yields a `LocalStackSandbox` with a boto3 client factory.
+
+conftest.py re-exports the fixtures so any integration test can use them.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+
+import boto3
+import pytest
+from aiosmtpd.controller import Controller
+from botocore.config import Config
+
+from sandbox.config import TEST_CREDENTIALS, Settings
+from sandbox.services import ManagedProcess, localstack_spec
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class ReceivedMail:
+    mail_from: str
+    recipients: list[str]
+    message: EmailMessage
+
+    @property
+    def subject(self) -> str:
+        return str(self.message["Subject"] or "")
+
+    def body(self, subtype: str = "plain") -> str | None:
+        part = self.message.get_body(preferencelist=(subtype,))
+        return None if part is None else part.get_content()
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server that stores what it receives; thread safe."""
+
+    port: int
+    messages: list[ReceivedMail] = field(default_factory=list)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _controller: Controller | None = None
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler hook name
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self._changed:
+            self.messages.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
+            self._changed.notify_all()
+        return "250 Message accepted for delivery"
+
+    def start(self) -> SmtpSink:
+        if self._controller is None:
+            self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+            self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def matching(self, predicate: Callable[[ReceivedMail], bool]) -> list[ReceivedMail]:
+        with self._changed:
+            return [m for m in self.messages if predicate(m)]
+
+    def wait_for(self, predicate: Callable[[ReceivedMail], bool], timeout: float = 30.0) -> ReceivedMail:
+        """The first received message matching `predicate`; fails the test if none arrives in time."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for message in self.messages:
+                    if predicate(message):
+                        return message
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    subjects = [m.subject for m in self.messages]
+                    raise AssertionError(f"no matching mail within {timeout:.0f} s; received subjects: {subjects}")
+                self._changed.wait(remaining)
+
+
+@dataclass
+class LocalStackSandbox:
+    settings: Settings
+    process: ManagedProcess
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.settings.localstack_url
+
+    def client(self, service: str, **config: object):  # type: ignore[no-untyped-def]
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.settings.region,
+            aws_access_key_id=TEST_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=TEST_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(retries={"max_attempts": 1}, **config),  # type: ignore[arg-type]
+        )
+
+    @property
+    def log_path(self) -> Path:
+        return self.process.log_path
+
+    def log_tail(self, lines: int = 60) -> str:
+        return self.process.log_tail(lines)
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink(port=free_port()).start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture(scope="session")
+def localstack(tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink) -> Iterator[LocalStackSandbox]:
+    settings = Settings(
+        home=tmp_path_factory.mktemp("localstack"),
+        localstack_port=free_port(),
+        smtp_port=smtp_sink.port,
+    )
+    process = ManagedProcess(localstack_spec(settings), settings.home)
+    process.start()
+    try:
+        process.wait_ready(timeout=120)
+        yield LocalStackSandbox(settings, process)
+    finally:
+        process.stop()

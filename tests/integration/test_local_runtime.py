@@ -1,0 +1,277 @@
+"""The `local` Lambda executor against a real LocalStack: functions created with boto3 from zips run as local
+processes and behave like AWS Lambda (results, logs, error shapes, timeouts, crashes, concurrency)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import textwrap
+import time
+import uuid
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+
+HANDLER = """
+import json
+import logging
+import os
+import sys
+import time
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+print("init: module imported")
+
+
+def handler(event, context):
+    action = event.get("action")
+    print(f"print line {event.get('marker')}")
+    logger.info("logging line %s", event.get("marker"))
+    if action == "raise":
+        raise ValueError(f"bad input {event.get('marker')}")
+    if action == "sleep":
+        time.sleep(event["seconds"])
+    if action == "exit":
+        sys.stdout.flush()
+        os._exit(7)
+    if action == "env":
+        return dict(os.environ)
+    if action == "boto3":
+        import boto3
+
+        s3 = boto3.client("s3")
+        s3.put_object(Bucket=event["bucket"], Key="from-lambda.txt", Body=b"written by the function")
+        return {"endpoint": os.environ.get("AWS_ENDPOINT_URL"), "keys": [
+            o["Key"] for o in s3.list_objects_v2(Bucket=event["bucket"]).get("Contents", [])]}
+    return {
+        "echo": event,
+        "pid": os.getpid(),
+        "request_id": context.aws_request_id,
+        "function_name": context.function_name,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+    }
+"""
+
+
+def make_zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, source in files.items():
+            archive.writestr(name, textwrap.dedent(source))
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def lambda_client(localstack):
+    # Generous read timeout: a hanging invoke fails the test instead of blocking the run.
+    return localstack.client("lambda", read_timeout=120)
+
+
+@pytest.fixture(scope="module")
+def create_function(lambda_client):
+    created: list[str] = []
+
+    def create(files: dict[str, str] | None = None, *, handler="app.handler", runtime="python3.12", **kwargs) -> str:
+        name = f"fn-{uuid.uuid4().hex[:10]}"
+        lambda_client.create_function(
+            FunctionName=name,
+            Runtime=runtime,
+            Role=ROLE,
+            Handler=handler,
+            Code={"ZipFile": make_zip(files or {"app.py": HANDLER})},
+            **kwargs,
+        )
+        lambda_client.get_waiter("function_active_v2").wait(
+            FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150}
+        )
+        created.append(name)
+        return name
+
+    try:
+        yield create
+    finally:
+        for name in created:
+            with contextlib.suppress(Exception):  # best-effort cleanup
+                lambda_client.delete_function(FunctionName=name)
+
+
+def invoke(lambda_client, name: str, event: dict) -> tuple[dict, dict]:
+    response = lambda_client.invoke(FunctionName=name, Payload=json.dumps(event).encode())
+    return response, json.loads(response["Payload"].read() or b"null")
+
+
+def log_messages(logs_client, name: str, needle: str, timeout: float = 30.0) -> list[str]:
+    """All CloudWatch log messages of the function once one containing `needle` is there."""
+    group = f"/aws/lambda/{name}"
+    deadline = time.monotonic() + timeout
+    messages: list[str] = []
+    while time.monotonic() < deadline:
+        try:
+            events = logs_client.filter_log_events(logGroupName=group)["events"]
+        except logs_client.exceptions.ResourceNotFoundException:
+            events = []
+        messages = [e["message"] for e in events]
+        if any(needle in m for m in messages):
+            return messages
+        time.sleep(0.2)
+    raise AssertionError(f"{needle!r} not in the log group {group} after {timeout:.0f} s: {messages}")
+
+
+def test_invoke_returns_result_and_logs_reach_cloudwatch(localstack, lambda_client, create_function):
+    name = create_function(MemorySize=256, Timeout=30)
+
+    response, result = invoke(lambda_client, name, {"marker": "one"})
+
+    assert response["StatusCode"] == 200
+    assert "FunctionError" not in response
+    assert result["echo"] == {"marker": "one"}
+    assert result["function_name"] == name
+    assert 0 < result["remaining_ms"] <= 30_000
+    messages = log_messages(localstack.client("logs"), name, "print line one")
+    assert any("init: module imported" in m for m in messages)
+    assert any(m.startswith("[INFO]") and "logging line one" in m and result["request_id"] in m for m in messages)
+    assert any(m.startswith(f"START RequestId: {result['request_id']}") for m in messages)
+    assert any(
+        m.startswith(f"REPORT RequestId: {result['request_id']}") and "Memory Size: 256 MB" in m for m in messages
+    )
+
+    # A second invoke is served by the same (warm) process.
+    _, again = invoke(lambda_client, name, {"marker": "two"})
+    assert again["pid"] == result["pid"]
+    assert again["request_id"] != result["request_id"]
+
+
+def test_exception_becomes_aws_shaped_error(localstack, lambda_client, create_function):
+    name = create_function()
+
+    response, error = invoke(lambda_client, name, {"action": "raise", "marker": "x1"})
+
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "ValueError"
+    assert error["errorMessage"] == "bad input x1"
+    assert error["requestId"]
+    assert any('app.py", line' in frame and "raise ValueError" in frame for frame in error["stackTrace"])
+    messages = log_messages(localstack.client("logs"), name, "[ERROR] ValueError: bad input x1")
+    assert any("print line x1" in m for m in messages)
+
+
+def test_timeout_is_reported_like_aws_and_the_next_invoke_works(localstack, lambda_client, create_function):
+    name = create_function(Timeout=1)
+
+    response, error = invoke(lambda_client, name, {"action": "sleep", "seconds": 30})
+
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Sandbox.Timedout"
+    assert error["errorMessage"].endswith("Error: Task timed out after 1.00 seconds")
+    log_messages(localstack.client("logs"), name, "Task timed out after 1.00 seconds")
+    response, result = invoke(lambda_client, name, {"marker": "after-timeout"})
+    assert "FunctionError" not in response
+    assert result["echo"] == {"marker": "after-timeout"}
+
+
+def test_import_error_is_an_init_error(lambda_client, create_function):
+    name = create_function({"app.py": "import module_that_does_not_exist\n\ndef handler(event, context):\n    pass\n"})
+
+    response, error = invoke(lambda_client, name, {})
+
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ImportModuleError"
+    assert error["errorMessage"] == "Unable to import module 'app': No module named 'module_that_does_not_exist'"
+    # Every further invoke retries the init and fails the same way (no hang, no stale environment).
+    _, again = invoke(lambda_client, name, {})
+    assert again["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_missing_handler_function_is_an_init_error(lambda_client, create_function):
+    name = create_function(handler="app.no_such_function")
+
+    response, error = invoke(lambda_client, name, {})
+
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.HandlerNotFound"
+
+
+def test_process_exit_fails_the_invocation_at_once(lambda_client, create_function):
+    # With a 900 s function timeout, only the executor noticing the exit can answer before the client's
+    # 120 s read timeout.
+    name = create_function(Timeout=900)
+
+    response, error = invoke(lambda_client, name, {"action": "exit"})
+
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.ExitError"
+    assert error["errorMessage"].endswith("Error: Runtime exited with error: exit status 7")
+    response, result = invoke(lambda_client, name, {"marker": "after-exit"})
+    assert "FunctionError" not in response
+    assert result["echo"] == {"marker": "after-exit"}
+
+
+def test_ten_parallel_invokes_get_ten_environments(lambda_client, create_function):
+    name = create_function(Timeout=60)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(
+            pool.map(lambda i: invoke(lambda_client, name, {"action": "sleep", "seconds": 3, "marker": i}), range(10))
+        )
+
+    assert all("FunctionError" not in response for response, _ in outcomes), outcomes
+    assert sorted(result["echo"]["marker"] for _, result in outcomes) == list(range(10))
+    assert len({result["pid"] for _, result in outcomes}) == 10
+
+
+def test_boto3_in_a_function_reaches_localstack_without_configuration(localstack, lambda_client, create_function):
+    bucket = f"bucket-{uuid.uuid4().hex[:10]}"
+    s3 = localstack.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    name = create_function()
+
+    response, result = invoke(lambda_client, name, {"action": "boto3", "bucket": bucket})
+
+    assert "FunctionError" not in response, result
+    assert result["endpoint"] == f"http://127.0.0.1:{localstack.settings.localstack_port}"
+    assert result["keys"] == ["from-lambda.txt"]
+    assert s3.get_object(Bucket=bucket, Key="from-lambda.txt")["Body"].read() == b"written by the function"
+
+
+def test_function_environment_is_aws_like_and_isolated(localstack, lambda_client, create_function):
+    name = create_function(MemorySize=256, Environment={"Variables": {"GREETING": "hello", "PATH_HINT": "x"}})
+
+    _, env = invoke(lambda_client, name, {"action": "env"})
+
+    assert env["GREETING"] == "hello"
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == name
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert env["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "3"
+    assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
+    assert env["AWS_REGION"] == localstack.settings.region
+    assert env["LAMBDA_TASK_ROOT"] != "/var/task" and env["LAMBDA_TASK_ROOT"].startswith("/")
+    assert env["LAMBDA_RUNTIME_DIR"] != "/var/runtime"
+    # LocalStack's own settings and its container-init internals stay out of the function.
+    for leaked in (
+        "GATEWAY_LISTEN",
+        "FILESYSTEM_ROOT",
+        "SMTP_HOST",
+        "LAMBDA_RUNTIME_EXECUTOR",
+        "OVERRIDE_IN_DOCKER",
+        "LOCALSTACK_RUNTIME_ENDPOINT",
+        "LOCALSTACK_RUNTIME_ID",
+        "_SANDBOX_LIFELINE_FD",
+    ):
+        assert leaked not in env
+
+
+def test_non_python_runtime_fails_with_a_clear_error(lambda_client, create_function):
+    name = create_function(
+        {"index.js": "exports.handler = async () => 'hi';\n"}, handler="index.handler", runtime="nodejs20.x"
+    )
+
+    response, error = invoke(lambda_client, name, {})
+
+    assert response["FunctionError"] == "Unhandled"
+    assert error["errorType"] == "Runtime.Unsupported"
+    assert "nodejs20.x" in error["errorMessage"] and "python3.12" in error["errorMessage"]
