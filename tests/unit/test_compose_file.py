@@ -122,7 +122,7 @@ def test_localstack_is_the_pinned_release_with_the_local_executor(services: dict
 
 def test_bootstrap_writes_outputs_to_the_host(services: dict) -> None:
     bootstrap = services["bootstrap"]
-    assert bootstrap["command"][-2:] == ["-m", "bootstrap"]
+    assert bootstrap["command"][-3:] == ["-m", "bootstrap", "deploy"]
     assert "./.sandbox:/sandbox" in bootstrap["volumes"]
     env = bootstrap["environment"]
     assert env["SANDBOX_HOME"] == "/sandbox"
