@@ -1,0 +1,158 @@
+"""LocalStack side of the mail relay: a response handler that picks up successful SES sends, and SNS email
+notifications that carry the Publish subject.
+
+- SES `SendEmail`, `SendRawEmail` and `SendTemplatedEmail` (rendered with the stored template) are turned into
+  MIME messages and queued for SMTP_HOST. The handler only queues; it never fails or slows the AWS call.
+- SNS `email` / `email-json` subscriptions are delivered by LocalStack through an internal SES SendEmail (which
+  passes the same handler chain), with the fixed subject "SNS-Subscriber-Endpoint". We replace that step so the
+  mail carries the Subject given to Publish (or AWS's "AWS Notification Message") and an SNS-like sender.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+from localstack.aws.api import RequestContext
+from localstack.aws.chain import HandlerChain
+from localstack.http import Response
+
+from sandbox_localstack import mail
+from sandbox_localstack.relay import MailRelay, SmtpTransport
+
+LOG = logging.getLogger(__name__)
+
+_relay: MailRelay | None = None
+
+
+def install() -> None:
+    """Called once by the on_infra_start hook."""
+    global _relay
+    _patch_sns_email_subject()
+    try:
+        target = mail.parse_smtp_host(os.environ.get("SMTP_HOST"))
+        policy = mail.retry_policy_from_env(os.environ)
+    except ValueError as error:
+        LOG.error("Mail relay disabled: %s", error)
+        return
+    if target is None:
+        LOG.info("Mail relay disabled: SMTP_HOST is not set")
+        return
+    if _relay is not None:
+        return
+    from localstack.aws import handlers
+
+    transport = SmtpTransport(*target)
+    _relay = MailRelay(transport, policy)
+    _relay.start()
+    handlers.run_custom_response_handlers.append(SesRelayHandler(_relay))
+    LOG.info("Relaying SES and SNS email to SMTP %s (retrying for up to %.0f s)", transport, policy.window_s)
+
+
+class SesRelayHandler:
+    OPERATIONS = ("SendEmail", "SendRawEmail", "SendTemplatedEmail")
+
+    def __init__(self, relay: MailRelay) -> None:
+        self.relay = relay
+
+    def __call__(self, chain: HandlerChain, context: RequestContext, response: Response) -> None:
+        try:
+            if context.service is None or context.service.service_name != "ses" or context.operation is None:
+                return
+            if context.operation.name not in self.OPERATIONS or context.service_exception is not None:
+                return
+            if not 200 <= response.status_code < 300:
+                return
+            outgoing = self._outgoing(context)
+        except Exception:
+            LOG.exception("Could not prepare SES mail for the SMTP relay; the mail is not relayed")
+            return
+        if outgoing is not None:
+            self.relay.enqueue(outgoing)
+
+    @staticmethod
+    def _outgoing(context: RequestContext) -> mail.OutgoingMail | None:
+        request = context.service_request or {}
+        message_id = (context.service_response or {}).get("MessageId")
+        if not message_id:
+            return None
+        operation = context.operation.name
+        if operation == "SendRawEmail":
+            data = request["RawMessage"]["Data"]
+            return mail.build_raw_email(
+                data if isinstance(data, bytes) else str(data).encode(),
+                source=request.get("Source"),
+                destinations=request.get("Destinations") or [],
+                message_id=message_id,
+            )
+        if operation == "SendEmail":
+            message = request["Message"]
+            body = message.get("Body") or {}
+            subject = (message.get("Subject") or {}).get("Data", "")
+            text = (body.get("Text") or {}).get("Data")
+            html = (body.get("Html") or {}).get("Data")
+        else:
+            subject, text, html = _render_template(context, request)
+        return mail.build_ses_email(
+            source=request["Source"],
+            destination=request.get("Destination") or {},
+            subject=subject,
+            text=text,
+            html=html,
+            message_id=message_id,
+            reply_to=request.get("ReplyToAddresses") or (),
+            return_path=request.get("ReturnPath"),
+        )
+
+
+def _render_template(context: RequestContext, request: dict) -> tuple[str, str | None, str | None]:
+    from localstack.services.ses.provider import get_ses_backend
+    from moto.ses.template import parse_template
+
+    template = get_ses_backend(context).templates[request["Template"]]
+    data = json.loads(request.get("TemplateData") or "{}")
+
+    def render(part: str | None) -> str | None:
+        return None if part is None else parse_template(str(part), data)
+
+    return (
+        render(template.get("subject_part")) or "",
+        render(template.get("text_part")),
+        render(template.get("html_part")),
+    )
+
+
+def _patch_sns_email_subject() -> None:
+    from localstack import config
+    from localstack.aws.connect import connect_to
+    from localstack.services.sns.publisher import EmailJsonTopicPublisher, SnsPublishContext
+    from localstack.utils.aws.arns import parse_arn
+    from localstack.utils.patch import Patch
+
+    def publish_email(self, context: SnsPublishContext, subscriber: dict) -> None:
+        """Deliver one SNS email notification through SES, as LocalStack does, but with the Publish Subject."""
+        endpoint = subscriber.get("Endpoint")
+        if not endpoint:
+            return
+        topic = parse_arn(subscriber["TopicArn"])
+        ses = connect_to(aws_access_key_id=topic["account"], region_name=topic["region"]).ses
+        sender_address = config.SNS_SES_SENDER_ADDRESS or mail.SNS_SENDER_ADDRESS
+        # LocalStack's SES accepts mail only from verified senders; the recipient needs no verification.
+        ses.verify_email_address(EmailAddress=sender_address)
+        sender = (
+            config.SNS_SES_SENDER_ADDRESS
+            if config.SNS_SES_SENDER_ADDRESS
+            else mail.sns_email_sender((context.topic_attributes or {}).get("DisplayName"))
+        )
+        body = self.prepare_message(context.message, subscriber, topic_attributes=context.topic_attributes)
+        ses.send_email(
+            Source=sender,
+            Destination={"ToAddresses": [endpoint]},
+            Message={
+                "Subject": {"Data": mail.sns_email_subject(context.message.subject)},
+                "Body": {"Text": {"Data": body}},
+            },
+        )
+
+    Patch.function(EmailJsonTopicPublisher._publish, publish_email, pass_target=False).apply()
