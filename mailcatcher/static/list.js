@@ -79,7 +79,7 @@ function render(body) {
   const last = state.start + body.messages.length;
   $("summary").textContent = state.query
     ? `${body.messages_count} of ${body.total} messages match “${state.query}” (showing ${first}–${last})`
-    : `${body.total} messages, ${body.unread} unread (showing ${first}–${last})`;
+    : `${body.total} ${body.total === 1 ? "message" : "messages"}, ${body.unread} unread (showing ${first}–${last})`;
   document.title = body.unread ? `(${body.unread}) Mailcatcher` : "Mailcatcher";
   $("newer").hidden = state.start === 0;
   $("older").hidden = last >= body.messages_count;
