@@ -177,3 +177,32 @@ def test_new_mail_appears_live_html_is_shown_and_mail_scripts_never_run(browser,
         assert page.url.startswith(f"{mailcatcher.url}/view/")  # the catcher stays open
     finally:
         context.close()
+
+
+def test_search_box_and_delete_one_in_the_ui(browser, mailcatcher):
+    keep, drop = unique("ui-keep"), unique("ui-drop")
+    mailcatcher.send(message(f"{keep} 결재 요청"))
+    mailcatcher.send(message(drop))
+    page = browser.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    try:
+        page.goto(f"{mailcatcher.url}/")
+        page.fill("#query", f'subject:"{keep} 결재"')
+        page.click("#search button")
+        page.locator("#summary").filter(has_text="1 of").wait_for()
+        assert page.locator("#messages tbody tr").all_inner_texts()[0].count(keep) == 1
+        assert page.locator("#messages tbody tr").count() == 1
+        assert "q=" in page.url  # the search survives a reload
+
+        page.fill("#query", drop)
+        page.click("#search button")
+        page.locator("#messages tbody tr", has_text=drop).locator("a").click()
+        page.wait_for_url(re.compile(r"/view/\d+"))
+        page.click("#delete")
+        page.wait_for_url(f"{mailcatcher.url}/")
+        page.locator("#summary").filter(has_text=re.compile(r"\d+ messages?, ")).wait_for()
+        assert page.locator("#messages tbody tr", has_text=drop).count() == 0
+        assert mailcatcher.search(drop)["messages_count"] == 0
+        assert mailcatcher.search(keep)["messages_count"] == 1
+    finally:
+        page.close()
