@@ -93,3 +93,18 @@ def test_500_messages_from_4_concurrent_clients_are_all_listed(start_mailcatcher
     expected = {f"{tag} c{n} m{i}" for n in range(4) for i in range(per_client)}
     assert {m["Subject"] for m in found["messages"]} == expected
     assert catcher.get("/api/v1/messages").json()["total"] == 500
+
+
+def test_acknowledged_messages_survive_sigkill(start_mailcatcher, tmp_path):
+    db = tmp_path / "killed" / "mail.sqlite"
+    first = start_mailcatcher(db=db)
+    subjects = [unique("ack") for _ in range(20)]
+    with first.smtp() as client:
+        for subject in subjects:
+            client.send_message(message(subject))  # returns only after the server's 250
+    first.process.kill()  # SIGKILL: no shutdown code runs
+    first.process.wait(30)
+
+    second = start_mailcatcher(db=db)
+    assert {m["Subject"] for m in second.get("/api/v1/messages", params={"limit": 100}).json()["messages"]} == set(
+        subjects)
