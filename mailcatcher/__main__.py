@@ -8,6 +8,8 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 
@@ -59,11 +61,14 @@ def positive_int(value: str) -> int:
     return number
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(
+    prog: str = "python -m mailcatcher",
+    description: str = "Catch all mail sent over SMTP and show it in a web UI and a Mailpit-shaped JSON API.",
+) -> argparse.ArgumentParser:
     env = os.environ.get
     parser = argparse.ArgumentParser(
-        prog="python -m mailcatcher",
-        description="Catch all mail sent over SMTP and show it in a web UI and a Mailpit-shaped JSON API.",
+        prog=prog,
+        description=description,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -110,7 +115,9 @@ def _bind(host: str, port: int) -> socket.socket:
     return socket.create_server((host, port), family=family)
 
 
-async def serve(args: argparse.Namespace) -> int:
+async def serve(args: argparse.Namespace, **app_options: Any) -> int:
+    """Run SMTP and HTTP until a signal. ``app_options`` go to ``create_app`` (extra routes, nav links, ...), so
+    another launcher (``python -m sandbox.webui``) can serve the catcher with its own pages mounted."""
     store = Store(args.db, max_messages=args.max_messages)
     try:
         smtp_host, smtp_port = args.smtp
@@ -128,7 +135,7 @@ async def serve(args: argparse.Namespace) -> int:
                 return 1
             smtp_port = smtp_server.sockets[0].getsockname()[1]
             http_port = http_socket.getsockname()[1]
-            app = create_app(store, smtp_address=f"{smtp_host}:{smtp_port}")
+            app = create_app(store, smtp_address=f"{smtp_host}:{smtp_port}", **app_options)
             config = uvicorn.Config(
                 app,
                 log_level=args.log_level,
@@ -152,15 +159,21 @@ async def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(
+    argv: list[str] | None = None,
+    *,
+    parser: argparse.ArgumentParser | None = None,
+    app_options: Callable[[argparse.Namespace], dict[str, Any]] | None = None,
+) -> int:
+    """Parse the options, set up logging and serve; ``app_options(args)`` adds ``create_app`` arguments."""
+    args = (parser or build_parser()).parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     if args.log_level != "debug":  # aiosmtpd logs every connection at INFO
         logging.getLogger("mail.log").setLevel(logging.WARNING)
     try:
-        return asyncio.run(serve(args))
+        return asyncio.run(serve(args, **(app_options(args) if app_options else {})))
     except KeyboardInterrupt:
         return 0
 
