@@ -6,13 +6,20 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import signal
 import textwrap
 import time
 import uuid
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
+from localstack_support import LocalStackSandbox, free_port
+
+from sandbox.config import Settings
+from sandbox.services import ManagedProcess, localstack_spec
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
@@ -275,3 +282,69 @@ def test_non_python_runtime_fails_with_a_clear_error(lambda_client, create_funct
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Runtime.Unsupported"
     assert "nodejs20.x" in error["errorMessage"] and "python3.12" in error["errorMessage"]
+
+
+def _function_processes(pgid: int) -> set[int]:
+    """Live function processes (our bootstrap) in the given process group."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                cmdline = (entry / "cmdline").read_bytes()
+            except (OSError, IndexError):
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z" and b"sandbox_localstack.bootstrap" in cmdline:
+                pids.add(int(entry.name))
+    return pids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["stop", "sigkill"])
+def test_lambda_processes_end_with_localstack(tmp_path, how):
+    """`stop` is what `make down` does (SIGTERM to LocalStack's process group); `sigkill` kills only LocalStack's
+    main process, and the lifeline pipe must still take the function processes down."""
+    settings = Settings(home=tmp_path, localstack_port=free_port(), smtp_port=free_port())
+    process = ManagedProcess(localstack_spec(settings), settings.home)
+    localstack_pid = process.start()
+    try:
+        process.wait_ready(timeout=120)
+        sandbox = LocalStackSandbox(settings, process)
+        client = sandbox.client("lambda", read_timeout=120)
+        name = f"fn-{uuid.uuid4().hex[:10]}"
+        client.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="app.handler",
+            Timeout=300,
+            Code={"ZipFile": make_zip({"app.py": HANDLER})},
+        )
+        client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2})
+        # Two environments, both busy in long invocations, while LocalStack goes away.
+        busy = ThreadPoolExecutor(max_workers=2)
+        for _ in range(2):
+            busy.submit(invoke, client, name, {"action": "sleep", "seconds": 250})
+        deadline = time.monotonic() + 30
+        while len(function_pids := _function_processes(localstack_pid)) < 2:
+            assert time.monotonic() < deadline, "the environments did not start"
+            time.sleep(0.1)
+
+        if how == "stop":
+            process.stop()
+        else:
+            os.kill(localstack_pid, signal.SIGKILL)
+
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in function_pids):
+            assert time.monotonic() < deadline, [pid for pid in function_pids if _alive(pid)]
+            time.sleep(0.1)
+        busy.shutdown(wait=False, cancel_futures=True)
+    finally:
+        process.stop()
