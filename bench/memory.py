@@ -1,0 +1,119 @@
+"""Resident memory of the whole sandbox, read from /proc while the load runs.
+
+"The sandbox" is every process in the session of LocalStack and of the catcher (each is started in its own
+session, so the Lambda processes LocalStack spawns are in its group) plus any descendant that left the group.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(parent pid, process group) of a live process, None for a gone or zombie one."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] == "Z":
+        return None
+    return int(fields[1]), int(fields[2])
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def members(root: int) -> list[int]:
+    """The processes of `root`'s group plus all its descendants."""
+    table: dict[int, tuple[int, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (info := _stat(int(entry.name))):
+            table[int(entry.name)] = info
+    chosen = {pid for pid, (_, group) in table.items() if group == root}
+    if root in table:
+        chosen.add(root)
+    grew = True
+    while grew:
+        grew = False
+        for pid, (parent, _) in table.items():
+            if parent in chosen and pid not in chosen:
+                chosen.add(pid)
+                grew = True
+    return sorted(chosen)
+
+
+@dataclass
+class Sample:
+    total_mb: float
+    localstack_main_mb: float
+    localstack_children_mb: float
+    catcher_mb: float
+    processes: int
+
+
+def sample(localstack_pid: int | None, catcher_pid: int | None) -> Sample:
+    main = children = catcher = 0
+    count = 0
+    if localstack_pid:
+        for pid in members(localstack_pid):
+            rss = _rss_bytes(pid)
+            count += 1
+            if pid == localstack_pid:
+                main += rss
+            else:
+                children += rss
+    if catcher_pid:
+        for pid in members(catcher_pid):
+            catcher += _rss_bytes(pid)
+            count += 1
+    mb = 1024 * 1024
+    return Sample(round((main + children + catcher) / mb, 1), round(main / mb, 1), round(children / mb, 1),
+                  round(catcher / mb, 1), count)
+
+
+@dataclass
+class Sampler:
+    """Samples in a background thread until stopped; keeps the sample with the highest total."""
+
+    localstack_pid: int | None
+    catcher_pid: int | None
+    interval: float = 0.2
+    peak: Sample | None = None
+    samples: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            current = sample(self.localstack_pid, self.catcher_pid)
+            self.samples += 1
+            if self.peak is None or current.total_mb > self.peak.total_mb:
+                self.peak = current
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> Sampler:
+        self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join()
+
+
+def pid_from_file(path: Path) -> int | None:
+    try:
+        pid = int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if _stat(pid) else None
