@@ -18,6 +18,7 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKER_EXECUTOR_OVERRIDE = REPO_ROOT / "docker" / "compose.docker-executor.yml"
+LOCALSTACK_IMAGE_OVERRIDE = REPO_ROOT / "docker" / "compose.localstack-image.yml"
 LOCALSTACK_DOCKERFILE = REPO_ROOT / "docker" / "localstack.Dockerfile"
 EXPECTED_SERVICES = {"localstack", "mailcatcher", "bootstrap"}
 ALLOWED_CONDITIONS = {"service_healthy", "service_completed_successfully"}
@@ -142,6 +143,13 @@ def test_docker_executor_is_an_opt_in_override() -> None:
     assert "/var/run/docker.sock:/var/run/docker.sock" in override["volumes"]
 
 
+def test_official_localstack_image_is_an_opt_in_from_variables() -> None:
+    override = yaml.safe_load(LOCALSTACK_IMAGE_OVERRIDE.read_text())["services"]["localstack"]
+    assert override["build"]["args"]["LOCALSTACK_IMAGE"] == "${LOCALSTACK_IMAGE:-localstack/localstack:4.14.0}"
+    assert override["environment"]["LOCALSTACK_AUTH_TOKEN"] == "${LOCALSTACK_AUTH_TOKEN:-}"
+    assert not with_defaults(override["image"]).endswith(":latest")
+
+
 def _compose_clients() -> list:
     clients = []
     docker = shutil.which("docker")
@@ -168,7 +176,9 @@ def _published_ports(service: dict) -> set[tuple[str, str, str]]:
 
 @pytest.mark.parametrize("client", _compose_clients())
 @pytest.mark.parametrize(
-    "files", [[COMPOSE_FILE], [COMPOSE_FILE, DOCKER_EXECUTOR_OVERRIDE]], ids=["default", "docker-executor"]
+    "files",
+    [[COMPOSE_FILE], [COMPOSE_FILE, DOCKER_EXECUTOR_OVERRIDE], [COMPOSE_FILE, LOCALSTACK_IMAGE_OVERRIDE]],
+    ids=["default", "docker-executor", "localstack-image"],
 )
 def test_compose_client_accepts_the_file(client: list[str], files: list[Path]) -> None:
     # A moved port shows the client interpolates the variables this file documents.
