@@ -32,10 +32,12 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         if self.unsupported:
             return  # nothing to run; every invocation answers with the limitation
         config_ = self.function_version.config
+        if config_.code is None or not config_.handler or not config_.runtime:
+            raise ValueError(f"function {self.function_version.qualified_arn} has no zip code or handler")
         spec = FunctionSpec(
             name=self.function_version.id.function_name,
             handler=config_.handler,
-            runtime=config_.runtime,
+            runtime=str(config_.runtime),
             code_dir=str(config_.code.get_unzipped_code_location()),
             timeout_s=float(config_.timeout),
             memory_mb=int(config_.memory_size),

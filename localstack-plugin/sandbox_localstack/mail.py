@@ -154,7 +154,7 @@ def build_raw_email(raw: bytes, *, source: str | None, destinations: Sequence[st
         del message["Bcc"]
     if "Message-ID" not in message:
         message["Message-ID"] = ses_message_id_header(message_id)
-    envelope_from = email.utils.parseaddr(source or message.get("From", ""))[1]
+    envelope_from = email.utils.parseaddr(source or str(message.get("From", "")))[1]
     return OutgoingMail(envelope_from, tuple(_addresses(recipients)), message.as_bytes(), message_id)
 
 

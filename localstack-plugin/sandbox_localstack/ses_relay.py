@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+from typing import Any
 
 from localstack.aws.api import RequestContext
-from localstack.aws.chain import HandlerChain
-from localstack.http import Response
+from werkzeug import Response
 
 from sandbox_localstack import mail
 from sandbox_localstack.relay import MailRelay, SmtpTransport
@@ -56,7 +56,8 @@ class SesRelayHandler:
     def __init__(self, relay: MailRelay) -> None:
         self.relay = relay
 
-    def __call__(self, chain: HandlerChain, context: RequestContext, response: Response) -> None:
+    def __call__(self, chain: Any, context: Any, response: Response) -> None:
+        # Typed loosely: rolo's handler protocol takes any context; LocalStack's gateway passes a RequestContext.
         try:
             if context.service is None or context.service.service_name != "ses" or context.operation is None:
                 return
@@ -73,9 +74,9 @@ class SesRelayHandler:
 
     @staticmethod
     def _outgoing(context: RequestContext) -> mail.OutgoingMail | None:
-        request = context.service_request or {}
+        request: dict[str, Any] = dict(context.service_request or {})
         message_id = (context.service_response or {}).get("MessageId")
-        if not message_id:
+        if not message_id or context.operation is None:
             return None
         operation = context.operation.name
         if operation == "SendRawEmail":
@@ -106,7 +107,7 @@ class SesRelayHandler:
         )
 
 
-def _render_template(context: RequestContext, request: dict) -> tuple[str, str | None, str | None]:
+def _render_template(context: RequestContext, request: dict[str, Any]) -> tuple[str, str | None, str | None]:
     from localstack.services.ses.provider import get_ses_backend
     from moto.ses.template import parse_template
 
