@@ -216,16 +216,30 @@ def localstack_spec(settings: Settings) -> ServiceSpec:
     )
 
 
+def webui_env(settings: Settings) -> dict[str, str]:
+    """Where the Workflows page finds LocalStack and the deployment's outputs.json."""
+    env = {
+        "SANDBOX_HOME": str(settings.home),
+        "LOCALSTACK_PORT": str(settings.localstack_port),
+        "AWS_DEFAULT_REGION": settings.region,
+    }
+    for name in ("LOCALSTACK_ENDPOINT", "SANDBOX_PUBLIC_URL", "SANDBOX_WEBUI_POLL_SECONDS"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    return env
+
+
 def mailcatcher_spec(settings: Settings) -> ServiceSpec:
+    """The sandbox's web UI: the mail catcher with the Workflows page mounted (`python -m sandbox.webui`)."""
     return ServiceSpec(
         name="mailcatcher",
         argv=[
-            sys.executable, "-m", "mailcatcher",
+            sys.executable, "-m", "sandbox.webui",
             "--smtp", f"{settings.bind_host}:{settings.smtp_port}",
             "--http", f"{settings.bind_host}:{settings.mail_http_port}",
             "--db", str(settings.home / "mail.sqlite"),
         ],
-        env={**_base_env(), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        env={**_base_env(), **webui_env(settings), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
         ready_url=f"{settings.mail_url}/readyz",
     )
 

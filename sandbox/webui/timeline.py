@@ -1,0 +1,168 @@
+"""An execution's history (GetExecutionHistory events) as timeline rows for a person to read. Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+CALLBACK_SUFFIX = ".waitForTaskToken"
+
+
+def _details(event: Mapping) -> dict:
+    for key, value in event.items():
+        if key.endswith("EventDetails") and isinstance(value, dict):
+            return value
+    return {}
+
+
+def _error_text(details: Mapping) -> str:
+    error, cause = details.get("error") or "", details.get("cause") or ""
+    return f"{error}: {cause}" if error and cause else error or cause
+
+
+def _family(kind: str, details: Mapping) -> tuple[str, str] | None:
+    """The (family, key) an event opens or closes, so its end can be paired with its start for a duration."""
+    if kind.endswith("StateEntered") or kind.endswith("StateExited"):
+        return ("state", details.get("name", ""))
+    if kind.startswith("Task") and kind not in ("TaskStarted",):
+        return ("task", "")
+    if kind.startswith("LambdaFunction") and kind != "LambdaFunctionStarted":
+        return ("lambda", "")
+    if kind.startswith("Execution"):
+        return ("execution", "")
+    return None
+
+
+OPENERS = {"StateEntered", "TaskScheduled", "LambdaFunctionScheduled", "ExecutionStarted"}
+
+
+def _opens(kind: str) -> bool:
+    return kind in OPENERS or kind.endswith("StateEntered")
+
+
+def _closes(kind: str) -> bool:
+    return kind.endswith("StateExited") or kind in (
+        "TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed",
+        "LambdaFunctionSucceeded", "LambdaFunctionFailed", "LambdaFunctionTimedOut", "LambdaFunctionScheduleFailed",
+        "LambdaFunctionStartFailed", "ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut",
+        "ExecutionAborted",
+    )
+
+
+def _describe(kind: str, details: Mapping, callback: bool) -> tuple[str, str, str]:
+    """(category, label, detail) of one event."""
+    if kind == "ExecutionStarted":
+        return "execution", "Execution started", ""
+    if kind == "ExecutionSucceeded":
+        return "execution ok", "Execution succeeded", ""
+    if kind in ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
+        return "execution bad", "Execution " + kind.removeprefix("Execution").lower(), _error_text(details)
+    if kind.endswith("StateEntered"):
+        return "state", f"Entered {details.get('name', '')}", kind.removesuffix("StateEntered")
+    if kind.endswith("StateExited"):
+        return "state", f"Exited {details.get('name', '')}", ""
+    if kind == "TaskScheduled":
+        resource = f"{details.get('resourceType', '')}:{details.get('resource', '')}".strip(":")
+        return "task", "Task scheduled", resource
+    if kind == "TaskSubmitted":
+        if callback:
+            return "callback", "Task submitted", "message sent; waiting for the callback (task token)"
+        return "task", "Task submitted", ""
+    if kind == "TaskSucceeded":
+        if callback:
+            return "callback ok", "Callback received", _decision(details.get("output"))
+        return "task ok", "Task succeeded", ""
+    if kind == "TaskFailed":
+        label = "Callback received (failure)" if callback else "Task failed"
+        return "callback bad" if callback else "task bad", label, _error_text(details)
+    if kind == "TaskTimedOut":
+        return "callback bad" if callback else "task bad", "Task timed out", _error_text(details)
+    if kind == "TaskStarted":
+        return "task", "Task started", ""
+    if kind.startswith("LambdaFunction"):
+        what = kind.removeprefix("LambdaFunction")
+        detail = details.get("resource", "").rsplit(":", 1)[-1] if what == "Scheduled" else _error_text(details)
+        return "lambda" + (" bad" if "Fail" in what or "TimedOut" in what else ""), f"Lambda {what.lower()}", detail
+    return "other", kind, _error_text(details)
+
+
+def _decision(output: Any) -> str:
+    try:
+        data = json.loads(output or "{}")
+    except (TypeError, ValueError):
+        return ""
+    if isinstance(data, dict) and data.get("decision"):
+        return f"decision: {data['decision']}"
+    return ""
+
+
+def _seconds(start: datetime, end: datetime) -> float:
+    return round((end - start).total_seconds(), 3)
+
+
+def timeline(events: list[Mapping]) -> list[dict[str, Any]]:
+    """One row per event: id, time (ISO), offset (s since the first event), category, label, detail, and
+    duration (s) on events that end something: a state's exit, a task's or Lambda's result, the execution's end."""
+    rows: list[dict[str, Any]] = []
+    if not events:
+        return rows
+    first = events[0]["timestamp"]
+    open_since: dict[tuple[str, str], datetime] = {}
+    callback = False
+    for event in events:
+        kind, when = event.get("type", ""), event["timestamp"]
+        details = _details(event)
+        if kind == "TaskScheduled":
+            callback = str(details.get("resource", "")).endswith(CALLBACK_SUFFIX)
+        family = _family(kind, details)
+        duration = None
+        if family and _opens(kind):
+            open_since[family] = when
+        elif family and _closes(kind) and family in open_since:
+            duration = _seconds(open_since.pop(family), when)
+        category, label, detail = _describe(kind, details, callback)
+        rows.append({
+            "id": event.get("id"),
+            "type": kind,
+            "time": when.isoformat(timespec="milliseconds"),
+            "offset": _seconds(first, when),
+            "category": category,
+            "label": label,
+            "detail": detail,
+            "duration": duration,
+        })
+    return rows
+
+
+def callback_token(events: list[Mapping]) -> str | None:
+    """The task token of the callback task still waiting, read from its TaskScheduled parameters (the SQS message
+    body carries ``taskToken``); None when no callback task is open."""
+    token = None
+    for event in events:
+        kind = event.get("type", "")
+        if kind == "TaskScheduled":
+            details = event.get("taskScheduledEventDetails") or {}
+            token = None
+            if str(details.get("resource", "")).endswith(CALLBACK_SUFFIX):
+                token = _token_in(details.get("parameters"))
+        elif kind in ("TaskSucceeded", "TaskFailed", "TaskTimedOut") or kind.startswith("Execution") and (
+                kind != "ExecutionStarted"):
+            token = None
+    return token
+
+
+def _token_in(parameters: Any) -> str | None:
+    try:
+        data = json.loads(parameters or "{}")
+    except (TypeError, ValueError):
+        return None
+    body = data.get("MessageBody") if isinstance(data, dict) else None
+    if isinstance(body, str):  # a MessageBody given as a JSON string
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None
+    token = body.get("taskToken") if isinstance(body, dict) else None
+    return token if isinstance(token, str) and token else None
