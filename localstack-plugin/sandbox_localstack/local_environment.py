@@ -310,6 +310,10 @@ class LocalEnvironment:
                         break
                     continue
                 with self._output_lock:
+                    # `_drain_output` may have emptied the pipe since the select above; a blocking read on an
+                    # empty pipe would hold the lock until the process writes again, stalling `invoke` for good.
+                    if not select.select([fd], [], [], 0)[0]:
+                        continue
                     chunk = os.read(fd, 65536)
                     if chunk:
                         self._output.extend(chunk)
