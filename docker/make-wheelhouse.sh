@@ -28,10 +28,14 @@ fi
 
 mkdir -p "$WHEELHOUSE"
 log="$WHEELHOUSE/pip-wheel.log"
-echo "building wheels for docker/requirements.txt (constraints.txt) into $WHEELHOUSE/ ..."
+# docker/requirements.txt covers every image; the catcher's own list is added so a new dependency there
+# is never missing from the wheelhouse.
+requirements=(-r docker/requirements.txt)
+if [ -f mailcatcher/requirements.txt ]; then requirements+=(-r mailcatcher/requirements.txt); fi
+echo "building wheels for ${requirements[*]} (constraints.txt) into $WHEELHOUSE/ ..."
 # --find-links the wheelhouse itself: a second run reuses what is there and needs no network.
 if ! "$PYTHON" -m pip wheel --disable-pip-version-check \
-        -c constraints.txt -r docker/requirements.txt \
+        -c constraints.txt "${requirements[@]}" \
         --find-links "$WHEELHOUSE" -w "$WHEELHOUSE" > "$log" 2>&1; then
     echo "error: pip wheel failed; see $log. Last lines:" >&2
     grep -v 'is ignored: it is neither' "$log" | tail -n 20 >&2
