@@ -96,9 +96,17 @@ def test_images_are_named_and_pinned(services: dict) -> None:
         repository, _, tag = image.rpartition(":")
         assert repository and tag, f"{name}: image {image!r} has no explicit tag"
         assert tag != "latest", f"{name} uses a latest tag"
-        build_args = (service.get("build") or {}).get("args", {})
-        base = build_args.get("BASE_IMAGE", "")
-        assert base and ":" in base and not base.endswith(":latest"), f"{name}: base image {base!r} not pinned"
+        if "build" in service:
+            base = service["build"]["args"]["BASE_IMAGE"]
+            assert ":" in base and not base.endswith(":latest"), f"{name}: base image {base!r} not pinned"
+
+
+def test_images_come_from_builds_here_never_from_a_registry(services: dict) -> None:
+    built_here = {s["image"] for s in services.values() if "build" in s}
+    for name, service in services.items():
+        if "build" not in service:
+            assert service["image"] in built_here, f"{name} would pull {service['image']}"
+            assert service.get("pull_policy") == "never", name
 
 
 def test_dockerfile_base_image_is_an_argument_with_a_pinned_default() -> None:
