@@ -186,6 +186,17 @@ def _base_env() -> dict[str, str]:
     return {k: os.environ[k] for k in keep if k in os.environ}
 
 
+# LocalStack and relay settings a user may tune; passed through when set, LocalStack's defaults otherwise.
+LOCALSTACK_PASSTHROUGH = (
+    "LAMBDA_KEEPALIVE_MS",
+    "LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT",
+    "SMTP_RELAY_RETRY_SECONDS",
+    "SNS_SES_SENDER_ADDRESS",
+    "LS_LOG",
+    "DEBUG",
+)
+
+
 def localstack_env(settings: Settings) -> dict[str, str]:
     """LocalStack's settings for host mode, offline, isolated under the sandbox home."""
     return {
@@ -203,7 +214,7 @@ def localstack_env(settings: Settings) -> dict[str, str]:
         "SMTP_HOST": settings.smtp_address,
         "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": settings.esm_poll_interval_s,
         "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": settings.esm_max_backoff_s,
-        **{k: v for k, v in os.environ.items() if k.startswith("LOCALSTACK_PASSTHROUGH_")},
+        **{k: os.environ[k] for k in LOCALSTACK_PASSTHROUGH if k in os.environ},
     }
 
 
