@@ -102,7 +102,7 @@ def _apply(settings: Settings, config: DeployConfig, changes: Changes) -> dict:
     )
 
     api_id = api.ensure_rest_api(c.apigateway, n.api, changes)
-    url = api.api_url(settings.localstack_url, api_id or "(new-api-id)", config.api_stage)
+    url = api.api_url(settings.public_url, api_id or "(new-api-id)", config.api_stage)
 
     environments = {
         "generate_task": {"APPROVAL_TIMEOUT_SECONDS": str(config.approval_timeout_seconds)},
@@ -144,7 +144,7 @@ def _apply(settings: Settings, config: DeployConfig, changes: Changes) -> dict:
 
     return {
         "region": settings.region,
-        "endpoint_url": settings.localstack_url,
+        "endpoint_url": settings.public_url,
         "state_machine_name": n.state_machine,
         "state_machine_arn": sm_arn,
         "queue_url": queue_url,
