@@ -42,9 +42,42 @@ def compose_command() -> list[str]:
     raise ServiceError("no compose client: install Docker Compose v2 (`docker compose`) or `docker-compose`")
 
 
-def _compose(*args: str, check: bool = True, capture: bool = False) -> subprocess.CompletedProcess[str]:
+LOCAL_BASE_IMAGE = "callback-sandbox/python-base:trixie"
+WHEELHOUSE = REPO_ROOT / "wheelhouse"
+
+
+def compose_env(settings: Settings) -> dict[str, str]:
+    """What the compose file reads: ports, the host folder for outputs, and how to build offline when we can."""
+    env = {
+        **os.environ,
+        "LOCALSTACK_PORT": str(settings.localstack_port),
+        "SMTP_PORT": str(settings.smtp_port),
+        "MAILCATCHER_PORT": str(settings.mail_http_port),
+        "SANDBOX_HOME": str(settings.home),
+        # The bootstrap container writes outputs.json into the bind-mounted home as the invoking user.
+        "SANDBOX_UID": str(os.getuid()),
+        "SANDBOX_GID": str(os.getgid()),
+    }
+    # An air-gapped machine (docker/make-base-image.sh, docker/make-wheelhouse.sh) builds from local parts.
+    if "SANDBOX_BASE_IMAGE" not in env and _image_exists(LOCAL_BASE_IMAGE):
+        env["SANDBOX_BASE_IMAGE"] = LOCAL_BASE_IMAGE
+    if "SANDBOX_WHEELHOUSE" not in env and any(WHEELHOUSE.glob("*.whl")):
+        env["SANDBOX_WHEELHOUSE"] = "wheelhouse"
+    return env
+
+
+def _image_exists(name: str) -> bool:
+    docker = shutil.which("docker")
+    if not docker:
+        return False
+    return subprocess.run([docker, "image", "inspect", name], capture_output=True).returncode == 0
+
+
+def _compose(*args: str, check: bool = True, capture: bool = False,
+             settings: Settings | None = None) -> subprocess.CompletedProcess[str]:
     argv = [*compose_command(), "-p", PROJECT, "-f", str(COMPOSE_FILE), *args]
-    result = subprocess.run(argv, cwd=REPO_ROOT, text=True, capture_output=capture)
+    env = compose_env(settings or Settings())
+    result = subprocess.run(argv, cwd=REPO_ROOT, text=True, capture_output=capture, env=env)
     if check and result.returncode != 0:
         detail = (result.stderr or "").strip().splitlines()[-1:] if capture else []
         raise ServiceError(f"`{' '.join(argv[len(compose_command()):])}` failed" + (f": {detail[0]}" if detail else ""))
@@ -57,7 +90,7 @@ def up(settings: Settings, progress: Callable[[str], Callable[[], None]]) -> Non
     settings.home.mkdir(parents=True, exist_ok=True)
     previous_outputs = settings.outputs_path.stat().st_mtime if settings.outputs_path.exists() else 0.0
     done = progress("docker compose up")
-    _compose("up", "-d")
+    _compose("up", "-d", "--build", settings=settings)
     done()
     for name, url in (
         ("localstack", f"{settings.localstack_url}/_localstack/health"),
@@ -88,23 +121,23 @@ def _wait(url: str, name: str, timeout: float = 180.0) -> None:
 
 def down(settings: Settings) -> bool:
     was_running = running(settings)
-    _compose("down", "--remove-orphans")
+    _compose("down", "--remove-orphans", settings=settings)
     return was_running
 
 
 def running(settings: Settings) -> bool:
     if not shutil.which("docker"):
         return False
-    result = _compose("ps", "-q", check=False, capture=True)
+    result = _compose("ps", "-q", check=False, capture=True, settings=settings)
     return bool(result.stdout.strip())
 
 
 def status(settings: Settings) -> int:
-    _compose("ps", check=False)
+    _compose("ps", check=False, settings=settings)
     return 0 if url_ready(f"{settings.localstack_url}/_localstack/health") and url_ready(
         f"{settings.mail_url}/readyz"
     ) else 3
 
 
 def logs(settings: Settings, follow: bool) -> int:
-    return _compose("logs", *(["-f"] if follow else ["--tail", "100"]), check=False).returncode
+    return _compose("logs", *(["-f"] if follow else ["--tail", "100"]), check=False, settings=settings).returncode
