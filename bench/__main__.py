@@ -31,7 +31,7 @@ from bench.pipeline import BenchError, Pipeline, Run, not_running_reason
 from sandbox.config import REPO_ROOT, Settings
 from sandbox.services import url_ready
 
-STAGES = ("trigger_to_started_ms", "started_to_email_ms", "trigger_to_email_ms", "approve_post_ms",
+STAGES = ("trigger_to_started_ms", "started_to_queued_ms", "queued_to_email_ms", "started_to_email_ms", "trigger_to_email_ms", "approve_post_ms",
           "approve_to_succeeded_ms")
 # LocalStack's own defaults, for settings the sandbox leaves unset.
 LOCALSTACK_DEFAULTS = {
@@ -245,6 +245,8 @@ def print_table(result: dict[str, Any]) -> None:
 
     row("up_ready_s", "up (down, then up until deployed and healthy)", "s", result.get("up_mode", ""))
     for stage, label in (("trigger_to_started_ms", "trigger → execution started"),
+                         ("started_to_queued_ms", "started → task token on SQS"),
+                         ("queued_to_email_ms", "on SQS → email caught"),
                          ("started_to_email_ms", "started → email caught"),
                          ("trigger_to_email_ms", "trigger → email caught"),
                          ("approve_post_ms", "approve POST answered"),

@@ -49,6 +49,8 @@ class Run:
     """One approval, stage by stage (milliseconds)."""
 
     trigger_to_started_ms: float
+    started_to_queued_ms: float  # Step Functions: Generate task, then the SQS message with the task token
+    queued_to_email_ms: float  # SQS poll, the verification Lambda, SNS, the SMTP relay, the catcher
     started_to_email_ms: float
     trigger_to_email_ms: float
     approve_post_ms: float
@@ -145,6 +147,14 @@ class Pipeline:
                 found[item["name"]] = item
         return found
 
+    def queued_at(self, name: str) -> float:
+        """When Step Functions had sent the task token to SQS (the waitForTaskToken task's TaskSubmitted)."""
+        history = self.sfn.get_execution_history(executionArn=self.execution_arn(name), maxResults=1000)
+        for event in history["events"]:
+            if event["type"] == "TaskSubmitted":
+                return event["timestamp"].timestamp()
+        raise BenchError(f"execution {name} has no TaskSubmitted event")
+
     # --- one approval, timed --------------------------------------------------------------------------------
 
     def one_approval(self, timeout: float = 60.0) -> Run:
@@ -163,8 +173,11 @@ class Pipeline:
             raise BenchError(f"the Approve POST for {name} answered {status}")
         described = self.wait_terminal(name, timeout)
         stopped = described["stopDate"].timestamp()
+        queued = self.queued_at(name)
         return Run(
             trigger_to_started_ms=(started - triggered) * 1000,
+            started_to_queued_ms=(queued - started) * 1000,
+            queued_to_email_ms=(caught - queued) * 1000,
             started_to_email_ms=(caught - started) * 1000,
             trigger_to_email_ms=(caught - triggered) * 1000,
             approve_post_ms=(answered - clicked) * 1000,
