@@ -108,7 +108,7 @@ def _apply(settings: Settings, config: DeployConfig, changes: Changes) -> dict:
         "generate_task": {"APPROVAL_TIMEOUT_SECONDS": str(config.approval_timeout_seconds)},
         "process_request": {},
         "send_verification": {"RECORDS_BUCKET": n.bucket, "TOPIC_ARN": topic_arn, "API_URL": url},
-        "decide": {"RECORDS_BUCKET": n.bucket},
+        "decide": {"RECORDS_BUCKET": n.bucket, "STATE_MACHINE_ARN": sm_arn},
     }
     for logical, (module, timeout) in FUNCTIONS.items():
         spec = functions.FunctionSpec(

@@ -67,7 +67,10 @@ def decide_policy(log_group_arn: str, bucket_arn: str, state_machine_arn: str, e
         # Without s3:ListBucket a missing object reads as 403 instead of 404; the handler tells them apart.
         _statement("TellMissingFromForbidden", ["s3:ListBucket"], [bucket_arn]),
         _statement("SendDecision", ["states:SendTaskSuccess", "states:SendTaskFailure"], [state_machine_arn]),
-        _statement("ReadExecutionState", ["states:DescribeExecution"], [executions_arn]),
+        _statement("ReadExecutionState", ["states:DescribeExecution", "states:GetExecutionHistory"],
+                   [executions_arn]),
+        # A link opened before its email was sent (from the Workflows page) is found among running executions.
+        _statement("FindWaitingExecution", ["states:ListExecutions"], [state_machine_arn]),
     )
 
 

@@ -159,12 +159,46 @@ def _read_json(key: str) -> dict | None:
 
 
 def load_task(token: str) -> dict:
-    task = _read_json(f"tasks/{token_hash(token)}.json")
+    task = _read_json(f"tasks/{token_hash(token)}.json") or find_waiting_task(token)
     if task is None:
         raise HttpError(
             404, "UnknownToken", "This link does not belong to any approval request. It may be mistyped or forged."
         )
     return task
+
+
+def task_from_message(body: dict) -> dict:
+    """The task record fields, read from the verification message the state machine sent."""
+    return {
+        "executionArn": body.get("executionArn"),
+        "executionName": body.get("executionName"),
+        "requestId": body.get("requestId"),
+        "createdAt": body.get("createdAt"),
+        "request": body.get("request") or {},
+        "approvalTimeoutSeconds": body.get("approvalTimeoutSeconds"),
+        "expiresAt": None,
+    }
+
+
+def find_waiting_task(token: str) -> dict | None:
+    """A task whose email is not sent yet has no record; the Workflows page can still link to it. Find the
+    running execution that waits on this token in the state machine's own history (so forged tokens still fail)."""
+    machine = os.environ.get("STATE_MACHINE_ARN")
+    if not machine:
+        return None
+    sfn = sfn_client()
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine, statusFilter="RUNNING"):
+        for execution in page["executions"]:
+            history = sfn.get_execution_history(executionArn=execution["executionArn"], reverseOrder=True,
+                                                maxResults=50)
+            for event in history["events"]:
+                details = event.get("taskScheduledEventDetails") or {}
+                if not details.get("resource", "").endswith("waitForTaskToken"):
+                    continue
+                body = json.loads(details.get("parameters") or "{}").get("MessageBody")
+                if isinstance(body, dict) and body.get("taskToken") == token:
+                    return task_from_message(body)
+    return None
 
 
 def load_decision(token: str) -> dict | None:

@@ -49,6 +49,21 @@ class FakeSFN:
         self.status = status
         self.send_error = send_error
         self.calls: list[tuple[str, dict]] = []
+        self.histories: dict[str, list[dict]] = {}  # execution arn -> events, newest first
+
+    def get_paginator(self, operation):
+        assert operation == "list_executions"
+        fake = self
+
+        class Paginator:
+            def paginate(self, stateMachineArn, statusFilter):
+                running = list(fake.histories) if statusFilter == "RUNNING" and fake.status == "RUNNING" else []
+                yield {"executions": [{"executionArn": arn} for arn in running]}
+
+        return Paginator()
+
+    def get_execution_history(self, executionArn, reverseOrder, maxResults):
+        return {"events": self.histories[executionArn][:maxResults]}
 
     def describe_execution(self, executionArn):
         return {"executionArn": executionArn, "status": self.status}

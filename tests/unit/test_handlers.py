@@ -247,3 +247,17 @@ def test_two_different_tokens_are_refused(event, services):
     call["queryStringParameters"] = {"token": "other"}
     call["multiValueQueryStringParameters"] = {"token": ["other"]}
     assert decide.handle(call, NOW)["statusCode"] == 400
+
+
+def test_a_link_opened_before_its_email_was_sent_is_found_in_the_execution_history(event, services, monkeypatch):
+    s3, sfn = services
+    s3.objects.clear()  # no record yet: send_verification has not run
+    body = json.loads(event("sqs_verification_message")["Records"][0]["body"])
+    sfn.histories[body["executionArn"]] = [{"type": "TaskScheduled", "taskScheduledEventDetails": {
+        "resource": "sendMessage.waitForTaskToken", "parameters": json.dumps({"MessageBody": body})}}]
+    monkeypatch.setenv("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:000000000000:stateMachine:WaitForCallback")
+    page = decide.handle(event("apigw_get_approve"), NOW)
+    assert page["statusCode"] == 200 and "Deploy billing-service v2.4 to production" in page["body"]
+    assert s3.objects == {}, "the email's once-only record belongs to send_verification"
+    forged = _with_token(event("apigw_get_approve"), TOKEN[:-4] + "AAA=")
+    assert decide.handle(forged, NOW)["statusCode"] == 404

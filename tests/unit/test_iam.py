@@ -33,7 +33,8 @@ CASES = {
     "decide": (
         policies.decide_policy(LOGS, BUCKET, SM, EXECS),
         LOG_ACTIONS | {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket",
-                       "states:SendTaskSuccess", "states:SendTaskFailure", "states:DescribeExecution"},
+                       "states:SendTaskSuccess", "states:SendTaskFailure", "states:DescribeExecution",
+                       "states:GetExecutionHistory", "states:ListExecutions"},
     ),
     "state_machine": (policies.state_machine_policy([GEN, PROC], QUEUE), {"lambda:InvokeFunction", "sqs:SendMessage"}),
     "events": (policies.events_policy(SM), {"states:StartExecution"}),
@@ -81,6 +82,7 @@ def test_resources_are_scoped_to_the_pipeline():
     assert resources["states:StartExecution"] == [SM]
     assert resources["states:SendTaskSuccess"] == [SM]
     assert resources["states:DescribeExecution"] == [EXECS]
+    assert resources["states:ListExecutions"] == [SM]
     assert resources["sqs:SendMessage"] == [QUEUE]
     decide = policies.decide_policy(LOGS, BUCKET, SM, EXECS)
     puts = [r for _s, acts, rs in _statements(decide) if "s3:PutObject" in acts for r in rs]
