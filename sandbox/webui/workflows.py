@@ -36,7 +36,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from lambdas.send_verification import decision_links
-from mailcatcher.store import QueryError, parse_query
+from mailcatcher.store import QueryError, Store, parse_query
 from mailcatcher.web import SECURITY_HEADERS, UI_CSP
 from sandbox import workflow
 from sandbox.config import TEST_CREDENTIALS, Settings
@@ -51,8 +51,9 @@ PREFIX = "/workflows"
 LIST_LIMIT = 50
 DEFAULT_POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
-# An execution name as Step Functions allows it (1-80 characters, no whitespace or wildcard/URL specials).
-NAME = re.compile(r"^[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/]{1,80}$")
+# An execution name as Step Functions allows it (1-80 characters, no whitespace, control characters or
+# wildcard/URL specials).
+NAME = re.compile(r"^[^\s\x00-\x1f\x7f-\x9f<>{}\[\]?*\"#%\\^|~`$&,;:/]{1,80}$")
 EXECUTION_IN_MAIL = re.compile(r"^Execution:\s+(\S+)\s*$", re.MULTILINE)
 
 templates = Jinja2Templates(env=jinja2.Environment(
@@ -126,7 +127,8 @@ class Backend:
             if code in ("StateMachineDoesNotExist", "ResourceNotFound"):
                 raise self._not_deployed("the state machine in outputs.json does not exist in LocalStack "
                                          "(LocalStack keeps no state across restarts)") from None
-            if code == "ExecutionDoesNotExist":
+            # InvalidArn: LocalStack refuses some names AWS allows (non-ASCII); no such execution can exist.
+            if code in ("ExecutionDoesNotExist", "InvalidArn"):
                 raise Unavailable(404, "execution_not_found", "There is no execution with this name.") from None
             raise Unavailable(502, "localstack_error", f"LocalStack answered with an error: {code or error}") \
                 from None
@@ -326,17 +328,27 @@ def _page(request: Request, template: str, context: dict, status: int = 200) -> 
     return response
 
 
-def _mail_link(request: Request, name: str) -> str:
-    """The caught approval email of an execution (its text names the execution), or a search for it."""
-    store = getattr(request.app.state, "store", None)
-    if store is not None:
-        try:
-            _, found = store.search(parse_query(f'"{name}"'), limit=1)
-        except QueryError:
-            found = []
-        if found:
-            return f"/view/{found[0]['ID']}"
-    return f"/?q={quote(name)}"
+def _caught_mail(store: Store | None, name: str) -> str | None:
+    """The id of the caught approval email of an execution (its text names the execution), if any."""
+    if store is None:
+        return None
+    try:
+        _, found = store.search(parse_query(f'"{name}"'), limit=1)
+    except QueryError:
+        return None
+    return str(found[0]["ID"]) if found else None
+
+
+def _with_mail(data: dict[str, Any], store: Store | None) -> dict[str, Any]:
+    """Add the link to the execution's email, and hold the decision links back until that email exists: the
+    decision endpoint learns a token when the email is sent, so a click before that would be refused."""
+    message_id = _caught_mail(store, data["name"])
+    data["mailUrl"] = f"/view/{message_id}" if message_id else f"/?q={quote(data['name'])}"
+    data["emailCaught"] = message_id is not None
+    data["awaitingEmail"] = bool(data.get("approveUrl")) and store is not None and message_id is None
+    if data["awaitingEmail"]:
+        data["approveUrl"] = data["rejectUrl"] = None
+    return data
 
 
 class WorkflowsUI:
@@ -357,13 +369,17 @@ class WorkflowsUI:
         status, data = self._snapshot(self.backend.executions)
         return _page(request, "workflows.html", {"problem": data if status != 200 else None}, status)
 
+    def _execution(self, request: Request, name: str) -> Callable[[], dict]:
+        store = getattr(request.app.state, "store", None)
+        return lambda: _with_mail(self.backend.execution(name), store)
+
     def execution_page(self, request: Request) -> Response:
         name = request.path_params["name"]
-        status, data = self._snapshot(lambda: self.backend.execution(name))
+        status, data = self._snapshot(self._execution(request, name))
         return _page(request, "execution.html", {
             "name": name,
             "problem": data if status != 200 else None,
-            "mail_url": _mail_link(request, name),
+            "mail_url": data.get("mailUrl") or f"/?q={quote(name)}",
         }, status)
 
     def lookup(self, request: Request) -> Response:
@@ -386,7 +402,7 @@ class WorkflowsUI:
         return JSONResponse(data, status_code=status)
 
     def api_execution(self, request: Request) -> Response:
-        status, data = self._snapshot(lambda: self.backend.execution(request.path_params["name"]))
+        status, data = self._snapshot(self._execution(request, request.path_params["name"]))
         return JSONResponse(data, status_code=status)
 
     async def api_events(self, request: Request) -> Response:
@@ -395,7 +411,7 @@ class WorkflowsUI:
         if name is not None and not NAME.match(name):
             return JSONResponse({"problem": "bad_name", "message": "That is not a valid execution name."}, 400)
         if name:
-            key, read = f"execution:{name}", (lambda: self.backend.execution(name))
+            key, read = f"execution:{name}", self._execution(request, name)
         else:
             key, read = "list", self.backend.executions
 

@@ -122,7 +122,7 @@ def test_approve_from_the_workflows_page_live(sandbox: Settings, ui: str, page, 
     row.locator("a").click()
     page.wait_for_url(f"**/workflows/{name}")
     node(page, VERIFY).and_(page.locator('[data-status="waiting"]')).wait_for()
-    page.locator("#decide:not([hidden])").wait_for()
+    page.locator("#approve:not([hidden])").wait_for()  # shown once the email (and its token) exists
     assert node(page, PROCESS).get_attribute("data-status") == "not-visited"
     # The buttons carry the very links of the approval email.
     email = mail.wait(name, timeout=60)
@@ -177,14 +177,14 @@ def test_a_timed_out_request_ends_in_timed_out(sandbox: Settings, ui: str, page)
 
 
 def test_the_caught_email_links_to_its_execution(sandbox: Settings, ui: str, page, mail) -> None:
-    name, _ = start_request(sandbox)
+    name, _ = start_request(sandbox, approvalTimeoutSeconds=300)  # left undecided; ends by itself
     email = mail.wait(name, timeout=60)
     assert email is not None, f"no approval email for {name}"
     page.goto(f"{ui}/view/{email['ID']}")
     page.locator("#approval a.related", has_text="View execution").click()
     page.wait_for_url(f"**/workflows/{name}")
     node(page, VERIFY).and_(page.locator('[data-status="waiting"]')).wait_for()
-    page.locator("#decide:not([hidden])").wait_for()
+    page.locator("#approve:not([hidden])").wait_for()  # shown once the email (and its token) exists
     token = page.locator("#approve").get_attribute("href").split("token=", 1)[1]
     # ...and back: the view's email button opens this email.
     page.locator("#mail").click()

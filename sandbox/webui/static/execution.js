@@ -37,13 +37,16 @@ function render(data) {
   setText("started", formatTime(data.started));
   $("error-label").hidden = $("error").hidden = !data.error;
   setText("error", data.error ? `${data.error}${data.cause ? ": " + data.cause : ""}` : "");
-  const waiting = Boolean(data.approveUrl);
+  const waiting = Boolean(data.approveUrl || data.awaitingEmail);
   $("decide").hidden = !waiting;
-  if (waiting) {
+  $("awaiting-email").hidden = !data.awaitingEmail;
+  $("approve").hidden = $("reject").hidden = !data.approveUrl;
+  if (data.approveUrl) {
     $("approve").href = data.approveUrl;
     $("reject").href = data.rejectUrl;
-    setText("waiting-in", data.waitingIn || "");
   }
+  setText("waiting-in", data.waitingIn || "");
+  if (data.mailUrl) $("mail").href = $("mail-link").querySelector("a").href = data.mailUrl;
   $("mail-link").hidden = waiting;
   $("graph").innerHTML = data.graph;  // built by the server from the definition, every text escaped
   $("timeline").querySelector("tbody").replaceChildren(...data.timeline.map(timelineRow));
