@@ -427,7 +427,7 @@ class WorkflowsUI:
             with closing as hub_queue:
                 async with self.poller.subscribe(key, compute) as queue:
                     while True:
-                        waits = {asyncio.ensure_future(queue.get())}
+                        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(queue.get())}
                         if hub_queue is not None:
                             waits.add(asyncio.ensure_future(_closed(hub_queue)))
                         done, pending = await asyncio.wait(waits, timeout=KEEPALIVE_SECONDS,
