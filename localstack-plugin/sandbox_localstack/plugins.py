@@ -24,3 +24,11 @@ def start_mail_relay() -> None:
     from sandbox_localstack.ses_relay import install
 
     install()
+
+
+@hooks.on_infra_start()
+def limit_api_gateway_payloads() -> None:
+    """Bodies up to API Gateway's 10 MiB reach the function; larger ones get AWS's 413, not a 500."""
+    from sandbox_localstack.apigw_limits import install
+
+    install()
