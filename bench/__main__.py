@@ -31,8 +31,8 @@ from bench.pipeline import BenchError, Pipeline, Run, not_running_reason
 from sandbox.config import REPO_ROOT, Settings
 from sandbox.services import url_ready
 
-STAGES = ("trigger_to_started_ms", "started_to_queued_ms", "queued_to_email_ms", "started_to_email_ms", "trigger_to_email_ms", "approve_post_ms",
-          "approve_to_succeeded_ms")
+STAGES = ("trigger_to_started_ms", "started_to_queued_ms", "queued_to_email_ms", "started_to_email_ms",
+          "trigger_to_email_ms", "approve_post_ms", "approve_to_succeeded_ms")
 # LocalStack's own defaults, for settings the sandbox leaves unset.
 LOCALSTACK_DEFAULTS = {
     "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": "1",
@@ -289,6 +289,7 @@ def plot(runs: list[Run], path: Path) -> str:
     figure, axes = plt.subplots(figsize=(9, 4.5))
     axes.boxplot([[getattr(run, stage) for run in runs] for stage in STAGES], vert=False, whis=(0, 100))
     axes.set_yticks(range(1, len(STAGES) + 1), [stage.removesuffix("_ms").replace("_", " ") for stage in STAGES])
+    axes.invert_yaxis()  # stages top to bottom in pipeline order
     axes.set_xlabel("milliseconds")
     axes.set_title(f"Per-stage latency over {len(runs)} sequential approvals")
     figure.tight_layout()
