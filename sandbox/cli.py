@@ -115,8 +115,19 @@ def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
                 print(" not running", flush=True)
     _mode_file(settings).unlink(missing_ok=True)
     _say("Stopped." if stopped else "Nothing was running.")
-    _say("Note: community LocalStack keeps no state across restarts; `make up` deploys the pipeline again.")
+    for line in RESTART_NOTE:
+        _say(line)
     return 0
+
+
+# Community LocalStack has no persistence: say exactly what a restart loses and what it keeps.
+RESTART_NOTE = (
+    "Note: community LocalStack keeps no state across restarts. Lost on `make down`:",
+    "  - executions and their waiting approvals: Approve/Reject links in earlier emails stop working",
+    "  - SQS messages, the decision records in S3, Lambda logs in CloudWatch",
+    "  - mail LocalStack had not yet relayed to the catcher",
+    "Kept: the caught mail (the catcher's SQLite store). `make up` deploys the pipeline again.",
+)
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
