@@ -11,7 +11,7 @@ further ``Choices``) to its right, which draws the main path as a straight colum
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
@@ -91,7 +91,7 @@ def transitions(definition: Mapping) -> list[Transition]:
         raise DefinitionError("the definition has no States")
     if start not in states:
         raise DefinitionError(f"StartAt {start!r} is not one of the States")
-    edges = [Transition(START, start, "start")]
+    edges = [Transition(START, str(start), "start")]
     for name, state in states.items():
         if not isinstance(state, Mapping):
             raise DefinitionError(f"state {name!r} is not an object")
@@ -290,7 +290,7 @@ def render_svg(definition: Mapping, progress: Progress | None = None) -> str:
 # --- progress from an execution's history --------------------------------------------------------------------------
 
 
-def progress_from_history(events: list[Mapping], definition: Mapping) -> Progress:
+def progress_from_history(events: Sequence[Mapping], definition: Mapping) -> Progress:
     """Which states an execution visited, where it waits or ended, which transitions it took.
 
     ``events`` are GetExecutionHistory events in order (boto3 shapes: ``type``, ``stateEnteredEventDetails``...).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -102,7 +102,7 @@ def _seconds(start: datetime, end: datetime) -> float:
     return round((end - start).total_seconds(), 3)
 
 
-def timeline(events: list[Mapping]) -> list[dict[str, Any]]:
+def timeline(events: Sequence[Mapping]) -> list[dict[str, Any]]:
     """One row per event: id, time (ISO), offset (s since the first event), category, label, detail, and
     duration (s) on events that end something: a state's exit, a task's or Lambda's result, the execution's end."""
     rows: list[dict[str, Any]] = []
@@ -136,7 +136,7 @@ def timeline(events: list[Mapping]) -> list[dict[str, Any]]:
     return rows
 
 
-def callback_token(events: list[Mapping]) -> str | None:
+def callback_token(events: Sequence[Mapping]) -> str | None:
     """The task token of the callback task still waiting, read from its TaskScheduled parameters (the SQS message
     body carries ``taskToken``); None when no callback task is open."""
     token = None

@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,6 +55,7 @@ KEEPALIVE_SECONDS = 15.0
 # An execution name as Step Functions allows it (1-80 characters, no whitespace, control characters or
 # wildcard/URL specials).
 NAME = re.compile(r"^[^\s\x00-\x1f\x7f-\x9f<>{}\[\]?*\"#%\\^|~`$&,;:/]{1,80}$")
+EXECUTION_END_EVENTS = {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
 EXECUTION_IN_MAIL = re.compile(r"^Execution:\s+(\S+)\s*$", re.MULTILINE)
 
 templates = Jinja2Templates(env=jinja2.Environment(
@@ -150,8 +152,10 @@ class Backend:
         return outputs
 
     def _describe(self, arn: str, status: str) -> dict:
+        # What the list shows of an execution (decision, title, stop) changes only with its status, which
+        # ListExecutions reports; so each execution is described once per status, not on every poll.
         key = (arn, status)
-        if key not in self._described or status == "RUNNING":
+        if key not in self._described:
             with self._aws():
                 self._described[key] = self.sfn.describe_execution(executionArn=arn)
         return self._described[key]
@@ -176,6 +180,8 @@ class Backend:
                 "stopped": _iso(described.get("stopDate")),
                 "error": described.get("error"),
             })
+        listed = {summary["executionArn"] for summary in summaries}
+        self._described = {key: value for key, value in self._described.items() if key[0] in listed}
         return {"stateMachine": machine.rsplit(":", 1)[-1], "stateMachineArn": machine, "executions": rows}
 
     def _definition(self, arn: str) -> dict:
@@ -191,6 +197,21 @@ class Backend:
             self._definitions[arn] = json.loads(answer["definition"])
         return self._definitions[arn]
 
+    def _consistent_state(self, arn: str) -> tuple[dict, list[dict]]:
+        """DescribeExecution and the history, agreeing on whether the execution ended (two calls can straddle
+        the end; a page showing RUNNING beside an ended graph would be wrong until the next change)."""
+        for _ in range(5):
+            with self._aws():
+                events = []
+                for page in self.sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+                    events.extend(page["events"])
+                described = self.sfn.describe_execution(executionArn=arn)
+            ended = any(event.get("type") in EXECUTION_END_EVENTS for event in events)
+            if ended == (described["status"] != "RUNNING"):
+                break
+            time.sleep(0.05)
+        return described, events
+
     def execution(self, name: str) -> dict[str, Any]:
         """One execution: status, the graph coloured by its progress, the timeline, input/output, and for a
         waiting one the decision links (the email's) and the task token's execution state."""
@@ -198,11 +219,7 @@ class Backend:
             raise Unavailable(400, "bad_name", "That is not a valid execution name.")
         outputs = self.outputs()
         arn = outputs["state_machine_arn"].replace(":stateMachine:", ":execution:", 1) + ":" + name
-        with self._aws():
-            described = self.sfn.describe_execution(executionArn=arn)
-            events = []
-            for page in self.sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
-                events.extend(page["events"])
+        described, events = self._consistent_state(arn)
         definition = self._definition(arn)
         progress = progress_from_history(events, definition)
         try:
@@ -424,23 +441,26 @@ class WorkflowsUI:
             yield "retry: 2000\n\n"
             # The catcher's hub ends its streams at shutdown; listening to it ends this one at the same time.
             closing = hub.listen() if hub is not None else contextlib.nullcontext(None)
-            with closing as hub_queue:
+            with closing as hub_queue, contextlib.ExitStack() as cleanup:
+                shutdown = asyncio.ensure_future(_closed(hub_queue)) if hub_queue is not None else None
+                if shutdown is not None:
+                    cleanup.callback(shutdown.cancel)  # also when the client goes away mid-wait
                 async with self.poller.subscribe(key, compute) as queue:
                     while True:
-                        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(queue.get())}
-                        if hub_queue is not None:
-                            waits.add(asyncio.ensure_future(_closed(hub_queue)))
-                        done, pending = await asyncio.wait(waits, timeout=KEEPALIVE_SECONDS,
-                                                           return_when=asyncio.FIRST_COMPLETED)
-                        for task in pending:
-                            task.cancel()
-                        if not done:
+                        update = asyncio.ensure_future(queue.get())
+                        try:
+                            waits = {update} if shutdown is None else {update, shutdown}
+                            await asyncio.wait(waits, timeout=KEEPALIVE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+                        finally:
+                            arrived = update.done()
+                            if not arrived:
+                                update.cancel()
+                        if shutdown is not None and shutdown.done():
+                            return
+                        if not arrived:
                             yield ": keepalive\n\n"
                             continue
-                        result = done.pop().result()
-                        if result is None:
-                            return
-                        yield f"event: update\ndata: {result}\n\n"
+                        yield f"event: update\ndata: {update.result()}\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
