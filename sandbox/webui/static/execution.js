@@ -51,7 +51,7 @@ function render(data) {
   $("graph").innerHTML = data.graph;  // built by the server from the definition, every text escaped
   $("timeline").querySelector("tbody").replaceChildren(...data.timeline.map(timelineRow));
   setText("input", data.input);
-  setText("output", data.output || (data.status === "RUNNING" ? "(not finished)" : ""));
+  setText("output", data.output || (data.status === "RUNNING" ? "(not finished)" : "(no output: the execution did not succeed)"));
   tick();
 }
 
