@@ -209,6 +209,8 @@ def localstack_env(settings: Settings) -> dict[str, str]:
         "SKIP_SSL_CERT_DOWNLOAD": "1",
         "DNS_ADDRESS": "0",
         "GATEWAY_LISTEN": f"{settings.bind_host}:{settings.localstack_port}",
+        # LocalStack's own Twisted server ignores GATEWAY_LISTEN's IPv4 host and listens on 0.0.0.0.
+        "GATEWAY_SERVER": "sandbox-twisted",
         "LOCALSTACK_HOST": f"localhost:{settings.localstack_port}",
         "LAMBDA_RUNTIME_EXECUTOR": settings.lambda_executor,
         "SMTP_HOST": settings.smtp_address,

@@ -4,6 +4,7 @@ to list it, so anything heavy is imported only when the plugin is actually used.
 from __future__ import annotations
 
 from localstack.runtime import hooks
+from localstack.runtime.server.core import RuntimeServerPlugin
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
 
 
@@ -16,6 +17,17 @@ class LocalRuntimeExecutorPlugin(RuntimeExecutorPlugin):
         from sandbox_localstack.executor import LocalRuntimeExecutor
 
         return LocalRuntimeExecutor
+
+
+class BoundTwistedRuntimeServerPlugin(RuntimeServerPlugin):
+    """GATEWAY_SERVER=sandbox-twisted: LocalStack's Twisted server, listening only where GATEWAY_LISTEN says."""
+
+    name = "sandbox-twisted"
+
+    def load(self, *args, **kwargs):
+        from sandbox_localstack.bound_server import BoundTwistedRuntimeServer
+
+        return BoundTwistedRuntimeServer()
 
 
 @hooks.on_infra_start()
