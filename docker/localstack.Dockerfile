@@ -39,6 +39,9 @@ WORKDIR /app
 COPY sandbox/ /app/sandbox/
 COPY bootstrap/ /app/bootstrap/
 COPY lambdas/ /app/lambdas/
+# The catcher too: the compose `mailcatcher` service runs the sandbox web UI (catcher + Workflows page) from
+# this image, since the Workflows page needs boto3 and the project's code as well.
+COPY mailcatcher/ /app/mailcatcher/
 
 # LocalStack settings for running offline; docker-compose.yml sets the rest (ports, SMTP relay, executor).
 ENV GATEWAY_LISTEN=0.0.0.0:4566 \
