@@ -69,6 +69,14 @@ def lifeline_fd() -> int:
         return _lifeline_read_fd
 
 
+def _readable(fd: int, timeout_s: float) -> bool:
+    """Whether a read on `fd` would not block (data or end of file). poll(), not select(): select() refuses
+    descriptors above 1023, which LocalStack reaches with a few dozen live environments."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(timeout_s * 1000))
+
+
 class LocalEnvironment:
     def __init__(self, spec: FunctionSpec, base_env: dict[str, object], python: str = sys.executable) -> None:
         self.spec = spec
@@ -304,15 +312,14 @@ class LocalEnvironment:
     def _read_output(self, fd: int) -> None:
         try:
             while True:
-                readable, _, _ = select.select([fd], [], [], 0.5)
-                if not readable:
+                if not _readable(fd, 0.5):
                     if self._stopped or self._output_fd != fd:
                         break
                     continue
                 with self._output_lock:
                     # `_drain_output` may have emptied the pipe since the select above; a blocking read on an
                     # empty pipe would hold the lock until the process writes again, stalling `invoke` for good.
-                    if not select.select([fd], [], [], 0)[0]:
+                    if not _readable(fd, 0):
                         continue
                     chunk = os.read(fd, 65536)
                     if chunk:
@@ -333,7 +340,7 @@ class LocalEnvironment:
             if fd is None:
                 return
             try:
-                while select.select([fd], [], [], 0)[0]:
+                while _readable(fd, 0):
                     chunk = os.read(fd, 65536)
                     if not chunk:
                         break
