@@ -169,8 +169,10 @@ def cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
     import bootstrap
 
     if args.dry_run:
-        for line in bootstrap.plan(settings):
-            _say(line)
+        changes = bootstrap.plan(settings)
+        for change in changes:
+            _say(str(change))
+        _say(f"{len(changes)} change(s) would be made." if changes else "Up to date: deploy would change nothing.")
         return 0
     _require_localstack(settings)
     outputs = bootstrap.deploy(settings)
@@ -339,12 +341,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message is written for the user; imported lazily to keep `sandbox --help` fast."""
+    from bootstrap.config import ConfigError
+    from sandbox.workflow import WorkflowError
+
+    return (UserError, ServiceError, ConfigError, WorkflowError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
     try:
         return args.handler(args, settings)
-    except (UserError, ServiceError) as error:
+    except _user_errors() as error:
         print(f"sandbox: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
