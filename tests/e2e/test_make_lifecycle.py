@@ -1,0 +1,146 @@
+"""The Makefile as a user drives it: up, status, up again, trigger, deploy twice, destroy + deploy, down twice.
+
+Runs on a sandbox of its own (own SANDBOX_HOME and free ports) so it never stops the shared e2e sandbox. "No
+process left behind" is checked by pid: every process in LocalStack's and the catcher's process groups,
+Lambda processes included, is gone after `make down`.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from sandbox import workflow
+from sandbox.config import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def group_members(pgid: int) -> set[int]:
+    members = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.add(int(entry.name))
+    return members
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+class MakeSandbox:
+    def __init__(self, home: Path) -> None:
+        self.settings = Settings(home=home, localstack_port=free_port(), smtp_port=free_port(),
+                                 mail_http_port=free_port())
+        self.env = {
+            **{k: v for k, v in os.environ.items() if k not in ("LOCALSTACK_ENDPOINT", "SANDBOX_PUBLIC_URL")},
+            "MODE": "local",
+            "SANDBOX_HOME": str(home),
+            "LOCALSTACK_PORT": str(self.settings.localstack_port),
+            "SMTP_PORT": str(self.settings.smtp_port),
+            "MAILCATCHER_PORT": str(self.settings.mail_http_port),
+        }
+
+    def make(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(["make", "--no-print-directory", *args], cwd=REPO, env=self.env,
+                              capture_output=True, text=True, timeout=300)
+        if check:
+            assert done.returncode == 0, f"make {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
+        return done
+
+    def pid(self, name: str) -> int:
+        return int((self.settings.home / f"{name}.pid").read_text())
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeSandbox]:
+    own = MakeSandbox(tmp_path_factory.mktemp("make-lifecycle"))
+    try:
+        yield own
+    finally:
+        own.make("down", check=False)
+
+
+def test_up_status_trigger_and_down_leave_no_process_behind(sandbox: MakeSandbox) -> None:
+    up = sandbox.make("up")
+    assert "Ready in" in up.stdout
+    assert sandbox.settings.outputs_path.exists()
+
+    status = sandbox.make("status")
+    assert "ready" in status.stdout and "pipeline: deployed" in status.stdout
+
+    pids = {name: sandbox.pid(name) for name in ("localstack", "mailcatcher")}
+    again = sandbox.make("up")
+    assert "already running" in again.stdout
+    assert {name: sandbox.pid(name) for name in pids} == pids, "a second `make up` started a second copy"
+
+    title = f"make trigger {uuid.uuid4().hex[:8]}"
+    name = sandbox.make("trigger", f'PAYLOAD={{"title": "{title}"}}').stdout.strip().splitlines()[-1]
+    mail = requests.get(f"{sandbox.settings.mail_url}/api/v1/wait",
+                        params={"query": f'subject:"{title}"', "timeout": 60}, timeout=70)
+    assert mail.status_code == 200, mail.text
+    assert workflow.describe(sandbox.settings, name)["status"] == "RUNNING"
+    assert name in sandbox.make("executions").stdout
+    assert "Request user verification" in sandbox.make("history", f"NAME={name}").stdout
+
+    # LocalStack's group now holds the Lambda processes of this execution as well.
+    every_pid = set().union(*(group_members(pid) for pid in pids.values()))
+    assert len(every_pid) > len(pids), "expected Lambda processes beside LocalStack and the catcher"
+
+    down = sandbox.make("down")
+    assert "Stopped." in down.stdout
+    left = sorted(pid for pid in every_pid if alive(pid))
+    assert not left, f"processes left behind after make down: {left}"
+    assert not (sandbox.settings.home / "localstack.pid").exists()
+
+    second = sandbox.make("down")
+    assert "Nothing was running." in second.stdout
+
+
+def test_deploy_twice_is_a_no_op_and_destroy_then_deploy_works(sandbox: MakeSandbox) -> None:
+    sandbox.make("up")
+    sandbox.make("deploy")
+    dry = subprocess.run([str(REPO / ".venv/bin/sandbox"), "deploy", "--dry-run"], env=sandbox.env, cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0 and "Up to date" in dry.stdout, dry.stdout + dry.stderr
+
+    sandbox.make("destroy")
+    gone = subprocess.run([str(REPO / ".venv/bin/sandbox"), "deploy", "--dry-run"], env=sandbox.env, cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert "change(s) would be made" in gone.stdout, gone.stdout + gone.stderr
+
+    sandbox.make("deploy")
+    name = sandbox.make("trigger").stdout.strip().splitlines()[-1]
+    workflow.wait_for_state(sandbox.settings, name, "Request user verification", timeout=60)
+
+
+def test_bad_input_to_the_cli_is_one_clear_line(sandbox: MakeSandbox) -> None:
+    bad = sandbox.make("trigger", "PAYLOAD={not json", check=False)
+    assert bad.returncode != 0
+    assert "payload is not valid JSON" in bad.stderr
+    assert "Traceback" not in bad.stderr + bad.stdout
+    missing = sandbox.make("history", check=False)
+    assert missing.returncode != 0 and "execution name is needed" in missing.stderr
