@@ -162,23 +162,28 @@ class ManagedProcess:
 
     @staticmethod
     def _group_alive(pgid: int) -> bool:
-        """Whether any live (non-zombie) process is still in the process group."""
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                return True
-        return False
+        return bool(process_group_members(pgid))
 
     def log_tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+def process_group_members(pgid: int) -> set[int]:
+    """Pids of the live (non-zombie) processes in a process group, read from /proc."""
+    members = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.add(int(entry.name))
+    return members
 
 
 def _base_env() -> dict[str, str]:

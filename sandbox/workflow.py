@@ -120,7 +120,8 @@ def request_of(execution_input: str | None) -> dict:
     except ValueError:
         return {}
     if isinstance(data, dict) and "detail-type" in data:
-        detail = data.get("detail") if isinstance(data.get("detail"), dict) else {}
+        raw_detail = data.get("detail")
+        detail: dict = raw_detail if isinstance(raw_detail, dict) else {}
         if data.get("source") == "aws.events":
             return {"title": "Scheduled approval request", **detail}
         return detail

@@ -19,6 +19,7 @@ import requests
 
 from sandbox import workflow
 from sandbox.config import Settings
+from sandbox.services import process_group_members
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,20 +28,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def group_members(pgid: int) -> set[int]:
-    members = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.add(int(entry.name))
-    return members
 
 
 def alive(pid: int) -> bool:
@@ -107,7 +94,7 @@ def test_up_status_trigger_and_down_leave_no_process_behind(sandbox: MakeSandbox
     assert "Request user verification" in sandbox.make("history", f"NAME={name}").stdout
 
     # LocalStack's group now holds the Lambda processes of this execution as well.
-    every_pid = set().union(*(group_members(pid) for pid in pids.values()))
+    every_pid = set().union(*(process_group_members(pid) for pid in pids.values()))
     assert len(every_pid) > len(pids), "expected Lambda processes beside LocalStack and the catcher"
 
     down = sandbox.make("down")
