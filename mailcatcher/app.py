@@ -53,9 +53,11 @@ def create_app(
     message_links: MessageLinks | None = None,
     smtp_address: str = "",
     lifespan: Lifespan | None = None,
+    brand: str = "Mailcatcher",
 ) -> Starlette:
     """Build the catcher's ASGI app.
 
+    - ``brand``: the name in the header and page titles.
     - ``routes``: extra Starlette routes or ``Mount``s (e.g. a Workflows page at ``/workflows``), matched before
       the catcher's own, so another module can live at the same origin.
     - ``nav_links``: ``(label, href)`` pairs shown in the catcher's header, e.g. ``("Workflows", "/workflows/")``.
@@ -94,4 +96,5 @@ def create_app(
     app.state.nav_links = list(nav_links)
     app.state.message_links = message_links
     app.state.smtp_address = smtp_address
+    app.state.brand = brand
     return app

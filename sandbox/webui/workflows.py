@@ -514,4 +514,5 @@ def app_options(settings: Settings, poll_interval: float = DEFAULT_POLL_SECONDS)
         "nav_links": [("Workflows", PREFIX)],
         "message_links": execution_link,
         "lifespan": lifespan,
+        "brand": "Callback Sandbox",
     }
