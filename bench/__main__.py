@@ -6,7 +6,8 @@ approvals, N concurrent approvals while sampling memory, then the SMTP ingest of
 Prints a table and writes <SANDBOX_HOME>/bench.json (and bench.png when matplotlib is installed).
 
 Environment: BENCH_QUICK=1 (a harness smoke run: 3 runs, N=5, 200 messages), BENCH_RUNS, BENCH_N,
-BENCH_INGEST_MESSAGES, BENCH_INGEST_CONNECTIONS, BENCH_SKIP_UP=1 (keep the running sandbox, no up_ready_s).
+BENCH_INGEST_MESSAGES, BENCH_INGEST_CONNECTIONS, BENCH_SKIP_UP=1 (keep the running sandbox, no up_ready_s),
+BENCH_ONLY=latency,load,ingest (a subset of the phases, for profiling one of them).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def plan() -> dict[str, Any]:
         "ingest_messages": _env_int("BENCH_INGEST_MESSAGES", 200 if quick else 2000),
         "ingest_connections": _env_int("BENCH_INGEST_CONNECTIONS", 4),
         "skip_up": os.environ.get("BENCH_SKIP_UP", "") not in ("", "0"),
+        "only": {p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()},
     }
 
 
@@ -204,6 +206,7 @@ def load_and_memory(pipeline: Pipeline, settings: Settings, n: int) -> dict[str,
             "peak_rss_breakdown_mb": {"localstack": peak.localstack_main_mb,
                                       "lambda_and_other_children": peak.localstack_children_mb,
                                       "catcher": peak.catcher_mb, "processes": peak.processes},
+            "peak_pss_mb": sampler.peak_pss_mb,
             "idle_rss_mb": idle.total_mb,
             "rss_samples": sampler.samples,
         })
@@ -264,6 +267,7 @@ def print_table(result: dict[str, Any]) -> None:
     row("load_failed", "load: failed")
     row("peak_rss_mb", "peak RSS during the load", "MB", "LocalStack group + catcher")
     row("peak_rss_breakdown_mb", "  of which (MB)")
+    row("peak_pss_mb", "peak PSS (shared pages counted once)", "MB", "same processes")
     row("catcher_msgs_per_s", "catcher ingest", "msg/s",
         f"{result.get('ingest_messages')} msgs / {result.get('ingest_connections')} connections")
     row("maildev_msgs_per_s", "MailDev ingest", "msg/s", result.get("maildev_setting", ""))
@@ -327,8 +331,8 @@ def main() -> int:
         say(f"  done in {time.monotonic() - started:.1f} s")
         return True
 
-    if config["skip_up"]:
-        say("Start-up not measured (BENCH_SKIP_UP=1); the first run is only as cold as the sandbox is.")
+    if config["skip_up"] or config["only"]:
+        say("Start-up not measured (BENCH_SKIP_UP or BENCH_ONLY): the first run is only as cold as the sandbox is.")
     elif not phase("Restarting the sandbox (down, then a timed up)", lambda: restart_timed(settings)):
         return _finish(result, errors, settings, began, [])
 
@@ -342,11 +346,18 @@ def main() -> int:
         measured.extend(runs)
         return figures
 
-    phase(f"One cold approval, one warm-up, then {config['runs']} sequential approvals", do_latency)
-    phase(f"{config['load_n']} concurrent workflows, memory sampled",
-          lambda: load_and_memory(pipeline, settings, config["load_n"]))
-    phase(f"Catcher vs MailDev ingest ({config['ingest_messages']} messages, {config['ingest_connections']} "
-          "connections)", lambda: ingest.compare(config["ingest_messages"], config["ingest_connections"]))
+    def wanted(name: str) -> bool:
+        return not config["only"] or name in config["only"]
+
+    if wanted("latency"):
+        phase(f"One cold approval, one warm-up, then {config['runs']} sequential approvals", do_latency)
+    if wanted("load"):
+        phase(f"{config['load_n']} concurrent workflows, memory sampled",
+              lambda: load_and_memory(pipeline, settings, config["load_n"]))
+    if wanted("ingest"):
+        phase(f"Catcher vs MailDev ingest ({config['ingest_messages']} messages, "
+              f"{config['ingest_connections']} connections)",
+              lambda: ingest.compare(config["ingest_messages"], config["ingest_connections"]))
     return _finish(result, errors, settings, began, measured)
 
 

@@ -32,6 +32,17 @@ def _rss_bytes(pid: int) -> int:
         return 0
 
 
+def _pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages (the Python binary, libraries) divided among their users."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
 def members(root: int) -> list[int]:
     """The processes of `root`'s group plus all its descendants."""
     table: dict[int, tuple[int, int]] = {}
@@ -60,6 +71,14 @@ class Sample:
     processes: int
 
 
+def pss_mb(pids: list[int]) -> float:
+    return round(sum(_pss_bytes(pid) for pid in pids) / (1024 * 1024), 1)
+
+
+def all_members(localstack_pid: int | None, catcher_pid: int | None) -> list[int]:
+    return [pid for root in (localstack_pid, catcher_pid) if root for pid in members(root)]
+
+
 def sample(localstack_pid: int | None, catcher_pid: int | None) -> Sample:
     main = children = catcher = 0
     count = 0
@@ -82,12 +101,14 @@ def sample(localstack_pid: int | None, catcher_pid: int | None) -> Sample:
 
 @dataclass
 class Sampler:
-    """Samples in a background thread until stopped; keeps the sample with the highest total."""
+    """Samples in a background thread until stopped; keeps the sample with the highest total RSS, and the
+    highest PSS (read every fifth round: smaps_rollup costs more than statm)."""
 
     localstack_pid: int | None
     catcher_pid: int | None
     interval: float = 0.2
     peak: Sample | None = None
+    peak_pss_mb: float = 0.0
     samples: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -95,6 +116,8 @@ class Sampler:
     def _loop(self) -> None:
         while not self._stop.is_set():
             current = sample(self.localstack_pid, self.catcher_pid)
+            if self.samples % 5 == 0:
+                self.peak_pss_mb = max(self.peak_pss_mb, pss_mb(all_members(self.localstack_pid, self.catcher_pid)))
             self.samples += 1
             if self.peak is None or current.total_mb > self.peak.total_mb:
                 self.peak = current
