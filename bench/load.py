@@ -59,7 +59,7 @@ def run_load(pipeline: Pipeline, n: int, timeout: float) -> LoadResult:
         result.notes.append(f"{n - result.emailed} of {n} emails not caught within {timeout:g} s")
 
     # 3. Approve every caught request at once (one thread and one HTTP connection per click).
-    first_url = {}
+    first_url: dict[str, str] = {}  # execution -> its first email's Approve link
     for execution, url, _ in sorted(by_message.values(), key=lambda item: item[2]):
         first_url.setdefault(execution, url)
 
