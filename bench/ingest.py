@@ -6,7 +6,6 @@ import contextlib
 import json
 import shutil
 import smtplib
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,15 +18,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from sandbox.config import REPO_ROOT
+from sandbox.ports import free_port
 from sandbox.services import url_ready
 
 MAILDEV_DIR = REPO_ROOT / "bench" / "maildev"
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def sample_message(index: int) -> EmailMessage:

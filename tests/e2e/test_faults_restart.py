@@ -26,6 +26,7 @@ from approval_support import post_form
 
 from sandbox import workflow
 from sandbox.config import TEST_CREDENTIALS, Settings
+from sandbox.ports import free_port
 from sandbox.services import ManagedProcess, local_services, mailcatcher_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,11 +42,6 @@ CANARIES = {
     "LOCALSTACK_AUTH_TOKEN": f"ls-canary-{uuid.uuid4().hex}",
 }
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class OwnSandbox:

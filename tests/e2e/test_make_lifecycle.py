@@ -8,7 +8,6 @@ Lambda processes included, is gone after `make down`.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -19,15 +18,11 @@ import requests
 
 from sandbox import workflow
 from sandbox.config import Settings
+from sandbox.ports import free_port
 from sandbox.services import process_group_members
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def alive(pid: int) -> bool:

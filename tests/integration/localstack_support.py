@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,13 +25,8 @@ from aiosmtpd.controller import Controller
 from botocore.config import Config
 
 from sandbox.config import TEST_CREDENTIALS, Settings
+from sandbox.ports import free_port
 from sandbox.services import ManagedProcess, localstack_spec
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
