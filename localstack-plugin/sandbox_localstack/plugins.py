@@ -14,8 +14,11 @@ class LocalRuntimeExecutorPlugin(RuntimeExecutorPlugin):
     name = "local"
 
     def load(self, *args, **kwargs):
+        from sandbox_localstack import environment_cap
         from sandbox_localstack.executor import LocalRuntimeExecutor
 
+        # Processes on a small host, not containers: queue invocations for a few environments per function.
+        environment_cap.install()
         return LocalRuntimeExecutor
 
 
