@@ -77,13 +77,23 @@ class EnvironmentCap:
         return capped
 
 
-def install(limit: int | None = None) -> EnvironmentCap:
-    from localstack.services.lambda_.invocation.assignment import AssignmentService
+_installed: EnvironmentCap | None = None
+_install_lock = threading.Lock()
 
-    cap = EnvironmentCap(limit_from_env() if limit is None else limit)
-    current = AssignmentService.get_environment
-    original = getattr(current, "__wrapped_by_sandbox__", None) or current
-    capped = cap.wrap(original)
-    capped.__wrapped_by_sandbox__ = original  # type: ignore[attr-defined]
-    AssignmentService.get_environment = capped  # type: ignore[method-assign]
-    return cap
+
+def install(limit: int | None = None) -> EnvironmentCap:
+    """Patch LocalStack's AssignmentService once per process.
+
+    LocalStack asks the plugin for the executor class at every environment start, so this runs many times; a
+    second cap (with fresh semaphores) would silently lift the first.
+    """
+    global _installed
+    with _install_lock:
+        if _installed is not None:
+            return _installed
+        from localstack.services.lambda_.invocation.assignment import AssignmentService
+
+        cap = EnvironmentCap(limit_from_env() if limit is None else limit)
+        AssignmentService.get_environment = cap.wrap(AssignmentService.get_environment)  # type: ignore[method-assign]
+        _installed = cap
+        return cap

@@ -80,3 +80,20 @@ def test_limit_from_the_environment():
         limit_from_env({ENV_VAR: "many"})
     with pytest.raises(ValueError, match="0 or more"):
         limit_from_env({ENV_VAR: "-1"})
+
+
+def test_installing_twice_keeps_one_cap():
+    """LocalStack asks for the executor at every environment start; each ask must not add a fresh cap."""
+    from localstack.services.lambda_.invocation.assignment import AssignmentService
+    from sandbox_localstack import environment_cap
+
+    original = AssignmentService.get_environment
+    try:
+        first = environment_cap.install(limit=2)
+        patched = AssignmentService.get_environment
+        assert environment_cap.install(limit=5) is first
+        assert AssignmentService.get_environment is patched
+        assert patched.__wrapped__ is original
+    finally:
+        AssignmentService.get_environment = original
+        environment_cap._installed = None
