@@ -47,3 +47,11 @@ def limit_api_gateway_payloads() -> None:
     from sandbox_localstack.apigw_limits import install
 
     install()
+
+
+@hooks.on_infra_start()
+def correct_latency() -> None:
+    """Parse each Step Functions JSONPath once; make the SQS poller's first empty-poll sleep respect its maximum."""
+    from sandbox_localstack.latency import install
+
+    install()
