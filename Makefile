@@ -57,7 +57,7 @@ executions: $(STAMP) ## list recent executions
 history: $(STAMP) ## state transitions of one execution (NAME=...)
 	@$(SANDBOX) history "$${NAME:-}"
 
-open: $(STAMP) ## print the web UI URL (mail catcher + workflows)
+open: $(STAMP) ## print the web UI URLs (mail catcher and Workflows page)
 	@$(SANDBOX) open
 
 test: $(STAMP) ## all tests: unit, integration (own services on free ports) and end to end

@@ -256,10 +256,11 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_open(args: argparse.Namespace, settings: Settings) -> int:
-    url = f"{settings.mail_url}/"
-    _say(url)
+    mail, workflows = f"{settings.mail_url}/", f"{settings.mail_url}/workflows"
+    _say(f"Mail:      {mail}")
+    _say(f"Workflows: {workflows}")
     if args.browser:
-        webbrowser.open(url)
+        webbrowser.open(workflows)
     return 0
 
 
@@ -282,6 +283,7 @@ def _print_endpoints(settings: Settings, mode: str) -> None:
         [
             ("LocalStack (AWS APIs)", settings.localstack_url),
             ("Mail catcher UI + API", f"{settings.mail_url}/"),
+            ("Workflows page", f"{settings.mail_url}/workflows"),
             ("SMTP", f"{settings.bind_host}:{settings.smtp_port}"),
             ("Outputs", str(settings.outputs_path)),
             ("Logs", "make logs" if mode == "docker" else str(settings.home / "*.log")),
@@ -336,8 +338,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p = add("history", cmd_history, "show the state transitions of one execution")
     p.add_argument("name", help="execution name (as printed by `trigger`) or ARN")
-    p = add("open", cmd_open, "print the web UI URL (mail and workflows)")
-    p.add_argument("--browser", action="store_true", help="also open it in the default browser")
+    p = add("open", cmd_open, "print the web UI URLs (mail and workflows)")
+    p.add_argument("--browser", action="store_true", help="also open the Workflows page in the default browser")
     return parser
 
 
