@@ -7,6 +7,7 @@ raw text instead of raising. The store keeps the raw bytes; this module only der
 from __future__ import annotations
 
 import email
+import functools
 import re
 from dataclasses import dataclass, field
 from email import policy
@@ -20,6 +21,35 @@ from urllib.parse import parse_qsl, urlsplit
 import nh3
 
 SNIPPET_LENGTH = 250
+# Header values longer than this are parsed on every access instead of being kept in the cache.
+_CACHED_HEADER_LENGTH = 4096
+_LINE_BREAK = re.compile(r"\r|\n")
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_header(name: str, value: str) -> Any:
+    return policy.default.header_factory(name, value)
+
+
+class _CachingPolicy(policy.EmailPolicy):
+    """``policy.default`` that parses each distinct header once.
+
+    ``policy.default`` builds a new header object on every access, and the MIME walk asks for the same
+    Content-Type and Content-Disposition many times per part (the feed parser, ``get_content_type``,
+    ``get_param``, ``get_filename``...): that was most of the parsing time. Header objects are immutable, so
+    sharing one per (name, value) changes nothing but the cost.
+    """
+
+    def header_fetch_parse(self, name, value):  # type: ignore[no-untyped-def]
+        if hasattr(value, "name"):
+            return value
+        value = _LINE_BREAK.sub("", value)  # as policy.default does: \r and \n only, not str.splitlines()
+        if len(value) > _CACHED_HEADER_LENGTH:
+            return self.header_factory(name, value)
+        return _parsed_header(name, value)
+
+
+_POLICY = _CachingPolicy(header_factory=policy.default.header_factory)
 
 
 @dataclass
@@ -67,7 +97,7 @@ class ParsedMessage:
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse raw message bytes; never raises on malformed mail."""
-    msg = email.message_from_bytes(raw, policy=policy.default)
+    msg = email.message_from_bytes(raw, policy=_POLICY)
     parsed = ParsedMessage(
         message_id=_header_text(msg, "Message-ID").strip().strip("<>"),
         to=_addresses(msg, "To"),
@@ -91,7 +121,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
 def find_part(raw: bytes, part_id: str) -> tuple[Part, bytes] | None:
     """The attachment or inline part with this PartID and its decoded bytes, or None."""
-    msg = email.message_from_bytes(raw, policy=policy.default)
+    msg = email.message_from_bytes(raw, policy=_POLICY)
     for candidate_id, part in _leaves(msg, ""):
         if (candidate_id or "1") == part_id:
             return _describe_part(part_id, part), _part_bytes(part)
