@@ -91,7 +91,11 @@ class ParsedMessage:
 
     @property
     def snippet(self) -> str:
-        source = self.text or html_to_text(self.html)
+        return self.snippet_from(html_to_text(self.html) if not self.text else "")
+
+    def snippet_from(self, html_text: str) -> str:
+        """The snippet, given ``html_to_text(self.html)`` already computed."""
+        source = self.text or html_text
         return " ".join(source.split())[:SNIPPET_LENGTH]
 
 

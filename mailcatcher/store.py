@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS messages (
 SUMMARY_COLUMNS = "id, created, read, size, summary"
 # Lists of IDs go in as one JSON parameter, so no SQL text is ever built from values.
 _SELECT_IDS = "SELECT id FROM messages WHERE id IN (SELECT value FROM json_each(?))"
+_INSERT = (
+    "INSERT INTO messages (created, size, envelope_from, envelope_to, summary, has_attachment,"
+    " search_from, search_to, search_subject, search_text, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+)
 _DELETE_IDS = "DELETE FROM messages WHERE id IN (SELECT value FROM json_each(?))"
 
 
@@ -149,10 +153,11 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def summary_from_row(row: sqlite3.Row | tuple) -> dict[str, Any]:
-    """The Mailpit message summary for a row selected with SUMMARY_COLUMNS."""
+def summary_from_row(row: sqlite3.Row | tuple, summary: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Mailpit message summary for a row selected with SUMMARY_COLUMNS (``summary``: its decoded JSON)."""
     message_id, created, read, size, summary_json = row[:5]
-    summary = json.loads(summary_json)
+    if summary is None:
+        summary = json.loads(summary_json)
     return {
         "ID": str(message_id),
         "MessageID": summary["MessageID"],
@@ -241,47 +246,60 @@ class Store:
         except Exception:  # never lose a message because it cannot be parsed: keep the raw bytes
             parsed = ParsedMessage(subject="(unparseable message)")
         recipients = list(envelope_to)
-        summary = _summary_json(parsed)
+        html_text = html_to_text(parsed.html)
+        summary = _summary_json(parsed, html_text)
+        summary_json = json.dumps(summary)
         created = _now()
         search_to = " ".join([_address_text(parsed.to + parsed.cc + parsed.bcc), *recipients]).lower()
         search_text = " ".join(
-            [parsed.subject, _address_text([parsed.from_]), search_to, parsed.text, html_to_text(parsed.html)]
+            [parsed.subject, _address_text([parsed.from_]), search_to, parsed.text, html_text]
         ).lower()
+        row = (
+            created,
+            len(raw),
+            envelope_from,
+            json.dumps(recipients),
+            summary_json,
+            1 if parsed.attachments else 0,
+            f"{_address_text([parsed.from_])} {envelope_from}".lower(),
+            search_to,
+            parsed.subject.lower(),
+            search_text,
+            raw,
+        )
+        # Everything above runs outside the lock: only the insert and the pruning are serialised.
         with self._lock:
-            cursor = self._db.execute(
-                "INSERT INTO messages (created, size, envelope_from, envelope_to, summary, has_attachment,"
-                " search_from, search_to, search_subject, search_text, raw) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    created,
-                    len(raw),
-                    envelope_from,
-                    json.dumps(recipients),
-                    json.dumps(summary),
-                    1 if parsed.attachments else 0,
-                    f"{_address_text([parsed.from_])} {envelope_from}".lower(),
-                    search_to,
-                    parsed.subject.lower(),
-                    search_text,
-                    raw,
-                ),
-            )
-            new_id = cursor.lastrowid
-            pruned = [
-                row[0]
-                for row in self._db.execute(
-                    "SELECT id FROM messages ORDER BY id DESC LIMIT -1 OFFSET ?", (self.max_messages,)
-                )
-            ]
-            if pruned:
-                self._db.execute(_DELETE_IDS, (json.dumps(pruned),))
-            row = self._db.execute(
-                "SELECT id, created, read, size, summary FROM messages WHERE id = ?", (new_id,)
-            ).fetchone()
-        result = summary_from_row(row)
+            # One transaction: the message and the pruning it causes commit together.
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                new_id = self._db.execute(_INSERT, row).lastrowid
+                pruned = self._prunable(new_id)
+                if pruned:
+                    self._db.execute(_DELETE_IDS, (json.dumps(pruned),))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+        result = summary_from_row((new_id, created, 0, len(raw), summary_json), summary)
         if pruned:
             self._notify(Event("delete", {"IDs": [str(i) for i in pruned]}))
         self._notify(Event("new", result))
         return result
+
+    def _prunable(self, newest_id: int | None) -> list[int]:
+        """IDs beyond the retention cap, oldest first (called under the lock, inside the insert's transaction)."""
+        # IDs only grow, so there are at most (newest - oldest + 1) messages: when that fits under the cap, skip
+        # the OFFSET scan, which walks max_messages index entries.
+        (oldest,) = self._db.execute("SELECT MIN(id) FROM messages").fetchone()
+        if newest_id is None or oldest is None or newest_id - oldest + 1 <= self.max_messages:
+            return []
+        return [
+            row[0]
+            for row in self._db.execute(
+                "SELECT id FROM messages ORDER BY id DESC LIMIT -1 OFFSET ?", (self.max_messages,)
+            )
+        ]
 
     def delete(self, ids: Iterable[int]) -> list[int]:
         wanted = sorted(set(ids))
@@ -374,7 +392,7 @@ class Store:
             self._db.close()
 
 
-def _summary_json(parsed: ParsedMessage) -> dict[str, Any]:
+def _summary_json(parsed: ParsedMessage, html_text: str) -> dict[str, Any]:
     return {
         "MessageID": parsed.message_id,
         "From": parsed.from_,
@@ -384,5 +402,5 @@ def _summary_json(parsed: ParsedMessage) -> dict[str, Any]:
         "ReplyTo": parsed.reply_to,
         "Subject": parsed.subject,
         "Attachments": len(parsed.attachments),
-        "Snippet": parsed.snippet,
+        "Snippet": parsed.snippet_from(html_text),
     }
