@@ -10,7 +10,7 @@ import email
 import functools
 import re
 from dataclasses import dataclass, field
-from email import policy
+from email import headerregistry, policy
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses
@@ -26,9 +26,20 @@ _CACHED_HEADER_LENGTH = 4096
 _LINE_BREAK = re.compile(r"\r|\n")
 
 
+class _HeaderRegistry(headerregistry.HeaderRegistry):
+    """The standard registry, but it builds each header class once: the stock one calls type() per header."""
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 - one registry for the process's lifetime
+    def __getitem__(self, name: str) -> type:
+        return super().__getitem__(name)
+
+
+_HEADERS = _HeaderRegistry()
+
+
 @functools.lru_cache(maxsize=1024)
 def _parsed_header(name: str, value: str) -> Any:
-    return policy.default.header_factory(name, value)
+    return _HEADERS(name, value)
 
 
 class _CachingPolicy(policy.EmailPolicy):
@@ -49,7 +60,7 @@ class _CachingPolicy(policy.EmailPolicy):
         return _parsed_header(name, value)
 
 
-_POLICY = _CachingPolicy(header_factory=policy.default.header_factory)
+_POLICY = _CachingPolicy(header_factory=_HEADERS)
 
 
 @dataclass
