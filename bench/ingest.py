@@ -20,7 +20,7 @@ from typing import Any
 
 from sandbox.config import REPO_ROOT
 from sandbox.ports import free_port
-from sandbox.services import url_ready
+from sandbox.services import wait_url
 
 MAILDEV_DIR = REPO_ROOT / "bench" / "maildev"
 
@@ -86,15 +86,6 @@ def smtp_load(port: int, total: int, connections: int) -> tuple[int, float]:
     return accepted.value, seconds
 
 
-def _wait_url(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if url_ready(url):
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer in {timeout:.0f} s")
-
-
 def _get_json(url: str) -> object:
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
@@ -110,7 +101,7 @@ def our_catcher() -> Iterator[tuple[int, str]]:
                 "--log-level", "warning"]  # as quiet as MailDev with --silent
         process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_url(f"http://127.0.0.1:{http}/readyz")
+            wait_url(f"http://127.0.0.1:{http}/readyz", "our catcher", timeout=30)
             yield smtp, f"http://127.0.0.1:{http}"
         finally:
             process.terminate()
@@ -137,7 +128,7 @@ def maildev() -> Iterator[tuple[int, str]]:
                 "--mail-directory", folder, "--silent"]
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_url(f"http://127.0.0.1:{http}/api/healthz")
+            wait_url(f"http://127.0.0.1:{http}/api/healthz", "MailDev", timeout=30)
             yield smtp, f"http://127.0.0.1:{http}"
         finally:
             process.terminate()

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from sandbox.config import REPO_ROOT, Settings
-from sandbox.services import ServiceError, url_ready
+from sandbox.services import ServiceError, url_ready, wait_url
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 PROJECT = os.environ.get("COMPOSE_PROJECT_NAME", "callback-sandbox")
@@ -97,7 +97,7 @@ def up(settings: Settings, progress: Callable[[str], Callable[[], None]]) -> Non
         ("mailcatcher", f"{settings.mail_url}/readyz"),
     ):
         done = progress(name)
-        _wait(url, name)
+        wait_url(url, name, timeout=180, hint="; see `make logs`")
         done()
     done = progress("deploying the pipeline (bootstrap service)")
     deadline = time.monotonic() + 180
@@ -108,15 +108,6 @@ def up(settings: Settings, progress: Callable[[str], Callable[[], None]]) -> Non
             return
         time.sleep(0.5)
     raise ServiceError("the bootstrap service wrote no outputs in 180 s; see `make logs`")
-
-
-def _wait(url: str, name: str, timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if url_ready(url):
-            return
-        time.sleep(0.5)
-    raise ServiceError(f"{name} was not healthy at {url} after {timeout:.0f} s; see `make logs`")
 
 
 def down(settings: Settings) -> bool:

@@ -64,6 +64,16 @@ def url_ready(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def wait_url(url: str, what: str, timeout: float, hint: str = "") -> None:
+    """Wait until `url` answers 2xx; ServiceError naming `what` (and a hint) when it does not in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if url_ready(url):
+            return
+        time.sleep(0.1)
+    raise ServiceError(f"{what} was not healthy at {url} after {timeout:.0f} s{hint}")
+
+
 class ManagedProcess:
     """One background service: pid file, log file, start, readiness wait, stop."""
 

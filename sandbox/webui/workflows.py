@@ -79,6 +79,18 @@ class Unavailable(Exception):
         return {"problem": self.code, "message": self.message}
 
 
+def _execution_fields(described: dict[str, Any]) -> dict[str, Any]:
+    """What the list and the execution view both show of a DescribeExecution answer."""
+    return {
+        "status": described["status"],
+        "decision": workflow.decision_of(described),
+        "title": str(workflow.request_of(described.get("input")).get("title", "")),
+        "started": _iso(described["startDate"]),
+        "stopped": _iso(described.get("stopDate")),
+        "error": described.get("error"),
+    }
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds") if value else None
 
@@ -171,15 +183,7 @@ class Backend:
         for summary in summaries[:limit]:
             # Finished executions never change, so their description is read once.
             described = self._describe(summary["executionArn"], summary["status"])
-            rows.append({
-                "name": summary["name"],
-                "status": described["status"],
-                "decision": workflow.decision_of(described),
-                "title": str(workflow.request_of(described.get("input")).get("title", "")),
-                "started": _iso(described["startDate"]),
-                "stopped": _iso(described.get("stopDate")),
-                "error": described.get("error"),
-            })
+            rows.append({"name": summary["name"], **_execution_fields(described)})
         listed = {summary["executionArn"] for summary in summaries}
         self._described = {key: value for key, value in self._described.items() if key[0] in listed}
         return {"stateMachine": machine.rsplit(":", 1)[-1], "stateMachineArn": machine, "executions": rows}
@@ -233,12 +237,7 @@ class Backend:
         return {
             "name": name,
             "arn": arn,
-            "status": described["status"],
-            "decision": workflow.decision_of(described),
-            "title": str(workflow.request_of(described.get("input")).get("title", "")),
-            "started": _iso(described["startDate"]),
-            "stopped": _iso(described.get("stopDate")),
-            "error": described.get("error"),
+            **_execution_fields(described),
             "cause": described.get("cause"),
             "waitingIn": waiting_in[0] if waiting_in else None,
             "states": progress.states,

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
+import textwrap
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -115,6 +118,15 @@ class LocalStackSandbox:
 
     def log_tail(self, lines: int = 60) -> str:
         return self.process.log_tail(lines)
+
+
+def make_zip(files: dict[str, str]) -> bytes:
+    """A deployment package from {file name: source}; sources are dedented so tests can indent them."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, source in files.items():
+            archive.writestr(name, textwrap.dedent(source))
+    return buffer.getvalue()
 
 
 @pytest.fixture(scope="session")

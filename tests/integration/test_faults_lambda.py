@@ -9,19 +9,16 @@ would), while they sleep in the handler. The function timeout is long (60 s), so
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import signal
-import textwrap
 import threading
 import time
 import uuid
-import zipfile
 from pathlib import Path
 
 import pytest
-from localstack_support import LocalStackSandbox, SmtpSink
+from localstack_support import LocalStackSandbox, SmtpSink, make_zip
 
 from bootstrap.functions import ESM_SETTINGS, package
 
@@ -57,14 +54,6 @@ def handler(event, context):
         (MARKS / f"{body['marker']}.done").write_text(str(attempt))
     return {}
 """
-
-
-def make_zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, source in files.items():
-            archive.writestr(name, textwrap.dedent(source))
-    return buffer.getvalue()
 
 
 class Killer:

@@ -4,19 +4,16 @@ processes and behave like AWS Lambda (results, logs, error shapes, timeouts, cra
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import signal
-import textwrap
 import time
 import uuid
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from localstack_support import LocalStackSandbox, free_port
+from localstack_support import LocalStackSandbox, free_port, make_zip
 
 from sandbox.config import Settings
 from sandbox.services import ManagedProcess, localstack_spec
@@ -63,14 +60,6 @@ def handler(event, context):
         "remaining_ms": context.get_remaining_time_in_millis(),
     }
 """
-
-
-def make_zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, source in files.items():
-            archive.writestr(name, textwrap.dedent(source))
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
