@@ -276,6 +276,10 @@ def decide(call: Call, token: str, task: dict, now: datetime) -> dict:
         raise conflict(existing)
     status = execution_status(task["executionArn"])
     if status != "RUNNING":
+        # A concurrent click may have decided, and the workflow finished, since we looked: that is a 409.
+        late = load_decision(token)
+        if late and late.get("status") != "expired":
+            raise conflict(late)
         raise expired(status)
     decision = {"decision": ACTIONS[call.action], "decidedAt": now.isoformat(timespec="seconds"),
                 "requestId": task.get("requestId"), "status": "pending"}

@@ -186,6 +186,23 @@ def test_a_finished_execution_without_decision_answers_410(event, services):
     assert sfn.calls == []
 
 
+def test_a_click_that_loses_the_race_to_a_decision_that_already_finished_the_workflow_gets_409(event, services):
+    """Between this click's look at the records and at the execution, another click decided and the workflow ended."""
+    s3, sfn = services
+    other_click = {"decision": "approved", "decidedAt": "2025-01-15T09:30:59+00:00", "status": "pending"}
+
+    def describe_after_the_other_click(executionArn):
+        s3.put_object(Bucket="bucket", Key=f"decisions/{decide.token_hash(TOKEN)}.json",
+                      Body=json.dumps(other_click).encode())
+        return {"executionArn": executionArn, "status": "SUCCEEDED"}
+
+    sfn.describe_execution = describe_after_the_other_click
+    response = decide.handle(event("apigw_post_reject_form"), NOW)
+    assert response["statusCode"] == 409, response["body"]
+    assert "already approved at 2025-01-15T09:30:59+00:00" in response["body"]
+    assert sfn.calls == []
+
+
 def test_step_functions_saying_timed_out_answers_410_and_later_clicks_too(event, services):
     _, sfn = services
     sfn.send_error = "TaskTimedOut"
