@@ -34,7 +34,8 @@ class ServiceSpec:
     ready_url: str
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -49,7 +50,7 @@ def _process_alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _cmdline(pid: int) -> str:
+def process_cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
@@ -90,13 +91,13 @@ class ManagedProcess:
         except (OSError, ValueError):
             return None
         marker = self.spec.argv[-1] if self.spec.argv else ""
-        if _process_alive(pid) and self._looks_like_ours(pid, marker):
+        if process_alive(pid) and self._looks_like_ours(pid, marker):
             return pid
         self.pid_path.unlink(missing_ok=True)
         return None
 
     def _looks_like_ours(self, pid: int, marker: str) -> bool:
-        cmdline = _cmdline(pid)
+        cmdline = process_cmdline(pid)
         # Without /proc we cannot tell; trust the pid file rather than start a second copy.
         return not cmdline or marker in cmdline or self.spec.argv[0] in cmdline
 
@@ -268,7 +269,7 @@ def mailcatcher_spec(settings: Settings) -> ServiceSpec:
             "--http", f"{settings.bind_host}:{settings.mail_http_port}",
             "--db", str(settings.home / "mail.sqlite"),
         ],
-        env={**_base_env(), **webui_env(settings), "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+        env={**_base_env(), **webui_env(settings)},
         ready_url=f"{settings.mail_url}/readyz",
     )
 

@@ -19,18 +19,10 @@ import requests
 from sandbox import workflow
 from sandbox.config import Settings
 from sandbox.ports import free_port
-from sandbox.services import process_group_members
+from sandbox.services import process_alive, process_group_members
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state != "Z"
 
 
 class MakeSandbox:
@@ -94,7 +86,7 @@ def test_up_status_trigger_and_down_leave_no_process_behind(sandbox: MakeSandbox
 
     down = sandbox.make("down")
     assert "Stopped." in down.stdout
-    left = sorted(pid for pid in every_pid if alive(pid))
+    left = sorted(pid for pid in every_pid if process_alive(pid))
     assert not left, f"processes left behind after make down: {left}"
     assert not (sandbox.settings.home / "localstack.pid").exists()
 

@@ -10,13 +10,12 @@ import signal
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from localstack_support import LocalStackSandbox, free_port, make_zip
 
 from sandbox.config import Settings
-from sandbox.services import ManagedProcess, localstack_spec
+from sandbox.services import ManagedProcess, localstack_spec, process_alive, process_cmdline, process_group_members
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
@@ -279,24 +278,7 @@ def test_non_python_runtime_fails_with_a_clear_error(lambda_client, create_funct
 
 def _function_processes(pgid: int) -> set[int]:
     """Live function processes (our bootstrap) in the given process group."""
-    pids = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                cmdline = (entry / "cmdline").read_bytes()
-            except (OSError, IndexError):
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z" and b"sandbox_localstack.bootstrap" in cmdline:
-                pids.add(int(entry.name))
-    return pids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    return {pid for pid in process_group_members(pgid) if "sandbox_localstack.bootstrap" in process_cmdline(pid)}
 
 
 @pytest.mark.parametrize("how", ["stop", "sigkill"])
@@ -335,8 +317,8 @@ def test_lambda_processes_end_with_localstack(tmp_path, how):
             os.kill(localstack_pid, signal.SIGKILL)
 
         deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in function_pids):
-            assert time.monotonic() < deadline, [pid for pid in function_pids if _alive(pid)]
+        while any(process_alive(pid) for pid in function_pids):
+            assert time.monotonic() < deadline, [pid for pid in function_pids if process_alive(pid)]
             time.sleep(0.1)
         busy.shutdown(wait=False, cancel_futures=True)
     finally:
