@@ -234,21 +234,6 @@ def execution_history(settings: Settings, name_or_arn: str) -> list[dict]:
     return steps
 
 
-def pending_task_token(settings: Settings, name_or_arn: str) -> str | None:
-    """The task token an execution waits on (for the Workflows page's buttons), or None when it waits on none."""
-    if describe(settings, name_or_arn)["status"] != "RUNNING":
-        return None
-    token = None
-    for step in execution_history(settings, name_or_arn):
-        details = step["event"].get("taskScheduledEventDetails") or {}
-        if details.get("resource", "").endswith("waitForTaskToken"):
-            body = json.loads(details.get("parameters") or "{}").get("MessageBody") or {}
-            token = body.get("taskToken") if isinstance(body, dict) else None
-        if step["type"] in ("TaskSucceeded", "TaskFailed", "TaskTimedOut"):
-            token = None
-    return token
-
-
 def wait_for_status(settings: Settings, name_or_arn: str, statuses: Iterable[str] = TERMINAL,
                     timeout: float = 60.0, interval: float = 0.2) -> dict:
     """Poll DescribeExecution until the status is one of `statuses`; returns the description."""
