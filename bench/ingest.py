@@ -92,6 +92,19 @@ def _get_json(url: str) -> object:
 
 
 @contextlib.contextmanager
+def _serving(what: str, argv: list[str], http: int, health_path: str) -> Iterator[str]:
+    """Run a mail server process until the block ends; yields its HTTP base URL once it is healthy."""
+    process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{http}"
+        wait_url(f"{base}{health_path}", what, timeout=30)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@contextlib.contextmanager
 def our_catcher() -> Iterator[tuple[int, str]]:
     smtp, http = free_port(), free_port()
     with tempfile.TemporaryDirectory() as folder:
@@ -99,13 +112,8 @@ def our_catcher() -> Iterator[tuple[int, str]]:
         argv = [sys.executable, "-m", "mailcatcher", "--smtp", f"127.0.0.1:{smtp}", "--http", f"127.0.0.1:{http}",
                 "--db", str(Path(folder) / "mail.sqlite"), "--max-messages", "100000",
                 "--log-level", "warning"]  # as quiet as MailDev with --silent
-        process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_url(f"http://127.0.0.1:{http}/readyz", "our catcher", timeout=30)
-            yield smtp, f"http://127.0.0.1:{http}"
-        finally:
-            process.terminate()
-            process.wait(10)
+        with _serving("our catcher", argv, http, "/readyz") as base:
+            yield smtp, base
 
 
 def ensure_maildev() -> Path:
@@ -126,13 +134,8 @@ def maildev() -> Iterator[tuple[int, str]]:
         # Persisting to a directory, as our catcher persists to SQLite: the same durability for both.
         argv = [str(binary), "--smtp", str(smtp), "--ip", "127.0.0.1", "--web", str(http), "--web-ip", "127.0.0.1",
                 "--mail-directory", folder, "--silent"]
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_url(f"http://127.0.0.1:{http}/api/healthz", "MailDev", timeout=30)
-            yield smtp, f"http://127.0.0.1:{http}"
-        finally:
-            process.terminate()
-            process.wait(10)
+        with _serving("MailDev", argv, http, "/api/healthz") as base:
+            yield smtp, base
 
 
 def _stored_ours(base: str) -> int:
