@@ -36,6 +36,17 @@ def subscribe_email(sns, protocol: str = "email") -> tuple[str, str]:
     return topic_arn, address
 
 
+def flush_relay(ses, smtp_sink) -> None:
+    """Send a marker mail and wait for it: the relay delivers in order, so whatever it sent before is in too."""
+    marker = unique("marker")
+    ses.send_email(
+        Source=SENDER,
+        Destination={"ToAddresses": ["marker@example.com"]},
+        Message={"Subject": {"Data": marker}, "Body": {"Text": {"Data": "marker"}}},
+    )
+    smtp_sink.wait_for(lambda m: m.subject == marker)
+
+
 def test_sns_email_subscription_arrives_with_the_publish_subject(sns, smtp_sink):
     topic_arn, address = subscribe_email(sns)
     subject = unique("Approval needed")
@@ -174,13 +185,7 @@ def test_mail_published_while_smtp_is_down_arrives_once_it_is_back(localstack, s
     mail = smtp_sink.wait_for(lambda m: m.subject == subject, timeout=60)
     assert address in mail.recipients
     # The relay delivers in order: once a later marker mail is in, a duplicate of the first would be too.
-    marker = unique("marker")
-    ses.send_email(
-        Source=SENDER,
-        Destination={"ToAddresses": ["marker@example.com"]},
-        Message={"Subject": {"Data": marker}, "Body": {"Text": {"Data": "marker"}}},
-    )
-    smtp_sink.wait_for(lambda m: m.subject == marker)
+    flush_relay(ses, smtp_sink)
     assert len(smtp_sink.matching(lambda m: m.subject == subject)) == 1
 
 
@@ -192,11 +197,5 @@ def test_failed_ses_call_relays_nothing(ses, smtp_sink):
             Destination={"ToAddresses": ["x@example.com"]},
             Message={"Subject": {"Data": subject}, "Body": {"Text": {"Data": "nope"}}},
         )
-    marker = unique("marker")
-    ses.send_email(
-        Source=SENDER,
-        Destination={"ToAddresses": ["marker@example.com"]},
-        Message={"Subject": {"Data": marker}, "Body": {"Text": {"Data": "marker"}}},
-    )
-    smtp_sink.wait_for(lambda m: m.subject == marker)
+    flush_relay(ses, smtp_sink)
     assert smtp_sink.matching(lambda m: m.subject == subject) == []
