@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sandbox import docker_mode
 from sandbox.config import Settings
-from sandbox.services import ServiceError, local_services
+from sandbox.services import ServiceError, local_services, url_ready
 
 MODES = ("local", "docker", "auto")
 
@@ -265,8 +265,6 @@ def cmd_open(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _require_localstack(settings: Settings) -> None:
-    from sandbox.services import url_ready
-
     if not url_ready(f"{settings.localstack_url}/_localstack/health"):
         raise UserError(f"LocalStack does not answer at {settings.localstack_url}; run `make up` first")
 
