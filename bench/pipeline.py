@@ -8,7 +8,6 @@ Timestamps: the bench's wall clock (time.time()) and LocalStack's startDate/stop
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -16,11 +15,11 @@ from datetime import datetime
 
 import requests
 
+from lambdas.approval import execution_in_mail
 from sandbox import workflow
 from sandbox.config import Settings
 from sandbox.services import url_ready
 
-EXECUTION_LINE = re.compile(r"^Execution:\s*(\S+)", re.MULTILINE)
 TERMINAL = set(workflow.TERMINAL)
 
 
@@ -109,10 +108,10 @@ class Pipeline:
 
     @staticmethod
     def execution_of(message: dict) -> str:
-        found = EXECUTION_LINE.search(message.get("Text") or "")
-        if not found:
+        name = execution_in_mail(message.get("Text") or "")
+        if not name:
             raise BenchError(f"message {message.get('ID')} names no execution")
-        return found.group(1)
+        return name
 
     # --- decide ---------------------------------------------------------------------------------------------
 

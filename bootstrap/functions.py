@@ -19,15 +19,16 @@ LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
 
 
-def package(module: str, source_dir: Path = LAMBDAS_DIR) -> bytes:
-    """A zip with the handler module at its root (functions are self-contained: one file each)."""
-    path = source_dir / f"{module}.py"
+def package(source_dir: Path = LAMBDAS_DIR) -> bytes:
+    """A zip of the `lambdas` package, the same for every function: each handler imports the approval contract
+    (lambdas/approval.py) beside it, so Lambdas, web UI and bench share one copy of it."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo(path.name, date_time=ZIP_TIMESTAMP)
-        info.external_attr = 0o644 << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
-        archive.writestr(info, path.read_bytes())
+        for path in sorted(source_dir.glob("*.py")):
+            info = zipfile.ZipInfo(f"{source_dir.name}/{path.name}", date_time=ZIP_TIMESTAMP)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
     return buffer.getvalue()
 
 
@@ -47,7 +48,7 @@ class FunctionSpec:
 
     @property
     def handler(self) -> str:
-        return f"{self.module}.handler"
+        return f"lambdas.{self.module}.handler"
 
 
 def _configuration(spec: FunctionSpec) -> dict:
@@ -74,7 +75,7 @@ def _wait(client, waiter: str, name: str) -> None:
 
 def ensure_function(client, spec: FunctionSpec, changes: Changes, *, arn: str, source_dir: Path = LAMBDAS_DIR) -> str:
     """Get or create the function; update its code or configuration only where they differ."""
-    zip_bytes = package(spec.module, source_dir)
+    zip_bytes = package(source_dir)
     wanted = _configuration(spec)
     try:
         current = client.get_function(FunctionName=spec.name)["Configuration"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import html
 import json
 import logging
@@ -24,13 +23,14 @@ from urllib.parse import parse_qs
 import boto3
 from botocore.exceptions import ClientError
 
+from lambdas.approval import ACTIONS, decision_key, task_key, waiting_message
+
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 # SendTaskSuccess accepts tokens of 1 to 2048 characters; AWS tokens are base64 (+ / =), LocalStack's are uuids.
 MAX_TOKEN_LENGTH = 2048
 TOKEN_PATTERN = re.compile(r"[A-Za-z0-9+/=_-]+")
-ACTIONS = {"approve": "approved", "reject": "rejected"}
 REJECTION_ERROR = "ApprovalRejected"
 SFN_GONE_ERRORS = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken", "ExecutionDoesNotExist")
 
@@ -133,10 +133,6 @@ def check_token(token: str | None) -> str:
     return token
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 # --- records in the sandbox bucket ------------------------------------------------------------------------------
 
 
@@ -159,7 +155,7 @@ def _read_json(key: str) -> dict | None:
 
 
 def load_task(token: str) -> dict:
-    task = _read_json(f"tasks/{token_hash(token)}.json") or find_waiting_task(token)
+    task = _read_json(task_key(token)) or find_waiting_task(token)
     if task is None:
         raise HttpError(
             404, "UnknownToken", "This link does not belong to any approval request. It may be mistyped or forged."
@@ -189,25 +185,22 @@ def find_waiting_task(token: str) -> dict | None:
     sfn = sfn_client()
     for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine, statusFilter="RUNNING"):
         for execution in page["executions"]:
-            history = sfn.get_execution_history(executionArn=execution["executionArn"], reverseOrder=True,
-                                                maxResults=50)
-            for event in history["events"]:
-                details = event.get("taskScheduledEventDetails") or {}
-                if not details.get("resource", "").endswith("waitForTaskToken"):
-                    continue
-                body = json.loads(details.get("parameters") or "{}").get("MessageBody")
-                if isinstance(body, dict) and body.get("taskToken") == token:
-                    return task_from_message(body)
+            # The newest events suffice: a waiting execution's callback task is among its last few.
+            tail = sfn.get_execution_history(executionArn=execution["executionArn"], reverseOrder=True,
+                                             maxResults=50)["events"]
+            message = waiting_message(reversed(tail))
+            if message and message["taskToken"] == token:
+                return task_from_message(message)
     return None
 
 
 def load_decision(token: str) -> dict | None:
-    return _read_json(f"decisions/{token_hash(token)}.json")
+    return _read_json(decision_key(token))
 
 
 def claim_decision(token: str, decision: dict) -> dict | None:
     """Record the decision unless one exists. Returns None when ours won, else the decision that did."""
-    key = f"decisions/{token_hash(token)}.json"
+    key = decision_key(token)
     try:
         s3_client().put_object(
             Bucket=_bucket(), Key=key, Body=json.dumps(decision).encode(), ContentType="application/json",
@@ -222,13 +215,13 @@ def claim_decision(token: str, decision: dict) -> dict | None:
 
 def save_decision(token: str, decision: dict) -> None:
     s3_client().put_object(
-        Bucket=_bucket(), Key=f"decisions/{token_hash(token)}.json", Body=json.dumps(decision).encode(),
+        Bucket=_bucket(), Key=decision_key(token), Body=json.dumps(decision).encode(),
         ContentType="application/json",
     )
 
 
 def drop_decision(token: str) -> None:
-    s3_client().delete_object(Bucket=_bucket(), Key=f"decisions/{token_hash(token)}.json")
+    s3_client().delete_object(Bucket=_bucket(), Key=decision_key(token))
 
 
 def execution_status(execution_arn: str) -> str:

@@ -12,15 +12,15 @@ Errors are never swallowed: a failing record is logged with its traceback and re
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
 
 import boto3
 from botocore.exceptions import ClientError
+
+from lambdas.approval import decision_links, execution_line, task_key
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
@@ -37,18 +37,6 @@ def s3_client():
 @functools.cache
 def sns_client():
     return boto3.client("sns")
-
-
-def token_key(token: str) -> str:
-    """Where a task's record lives; a hash keeps the (long, secret) token out of object names."""
-    return f"tasks/{hashlib.sha256(token.encode()).hexdigest()}.json"
-
-
-def decision_links(api_url: str, token: str) -> dict[str, str]:
-    """Approve/Reject links; AWS tokens contain +, / and =, so the token is percent-encoded completely."""
-    encoded = quote(token, safe="")
-    base = api_url.rstrip("/")
-    return {"approve": f"{base}/approve?token={encoded}", "reject": f"{base}/reject?token={encoded}"}
 
 
 def parse_task(body: str) -> dict:
@@ -75,7 +63,7 @@ def email_body(task: dict, links: dict[str, str], expires_at: str) -> str:
         "",
         f"Title:       {title}",
         f"Request id:  {task['requestId']}",
-        f"Execution:   {task.get('executionName') or task['executionArn'].rsplit(':', 1)[-1]}",
+        execution_line(task.get("executionName") or task["executionArn"].rsplit(":", 1)[-1]),
         f"Requested:   {task.get('createdAt', '')}",
         f"Decide by:   {expires_at}",
     ]
@@ -120,7 +108,7 @@ def _error_code(error: ClientError) -> str:
 
 def send_once(task: dict, *, bucket: str, topic_arn: str, api_url: str, now: datetime) -> bool:
     """Email the approver unless this task was already emailed. Returns whether an email was sent."""
-    key = token_key(task["taskToken"])
+    key = task_key(task["taskToken"])
     record = task_record(task, now)
     try:
         _put_record(bucket, key, record, IfNoneMatch="*")

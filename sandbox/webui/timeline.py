@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-CALLBACK_SUFFIX = ".waitForTaskToken"
+from lambdas.approval import CALLBACK_SUFFIX
 
 
 def _details(event: Mapping) -> dict:
@@ -134,35 +134,3 @@ def timeline(events: Sequence[Mapping]) -> list[dict[str, Any]]:
             "duration": duration,
         })
     return rows
-
-
-def callback_token(events: Sequence[Mapping]) -> str | None:
-    """The task token of the callback task still waiting, read from its TaskScheduled parameters (the SQS message
-    body carries ``taskToken``); None when no callback task is open."""
-    token = None
-    for event in events:
-        kind = event.get("type", "")
-        if kind == "TaskScheduled":
-            details = event.get("taskScheduledEventDetails") or {}
-            token = None
-            if str(details.get("resource", "")).endswith(CALLBACK_SUFFIX):
-                token = _token_in(details.get("parameters"))
-        elif kind in ("TaskSucceeded", "TaskFailed", "TaskTimedOut") or kind.startswith("Execution") and (
-                kind != "ExecutionStarted"):
-            token = None
-    return token
-
-
-def _token_in(parameters: Any) -> str | None:
-    try:
-        data = json.loads(parameters or "{}")
-    except (TypeError, ValueError):
-        return None
-    body = data.get("MessageBody") if isinstance(data, dict) else None
-    if isinstance(body, str):  # a MessageBody given as a JSON string
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return None
-    token = body.get("taskToken") if isinstance(body, dict) else None
-    return token if isinstance(token, str) and token else None

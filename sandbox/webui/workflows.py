@@ -36,14 +36,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from lambdas.send_verification import decision_links
+from lambdas.approval import decision_links, execution_in_mail, verification_message, waiting_token
 from mailcatcher.store import QueryError, Store, parse_query
 from mailcatcher.web import SECURITY_HEADERS, UI_CSP
 from sandbox import workflow
 from sandbox.config import TEST_CREDENTIALS, Settings
 
 from .graph import DefinitionError, progress_from_history, render_svg
-from .timeline import callback_token, timeline
+from .timeline import timeline
 
 log = logging.getLogger("sandbox.webui")
 
@@ -56,7 +56,6 @@ KEEPALIVE_SECONDS = 15.0
 # wildcard/URL specials).
 NAME = re.compile(r"^[^\s\x00-\x1f\x7f-\x9f<>{}\[\]?*\"#%\\^|~`$&,;:/]{1,80}$")
 EXECUTION_END_EVENTS = {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
-EXECUTION_IN_MAIL = re.compile(r"^Execution:\s+(\S+)\s*$", re.MULTILINE)
 
 templates = Jinja2Templates(env=jinja2.Environment(
     loader=jinja2.ChoiceLoader([
@@ -232,7 +231,7 @@ class Backend:
             svg = ""
             log.warning("cannot draw the definition of %s: %s", name, error)
         waiting_in = [state for state, status in progress.states.items() if status == "waiting"]
-        token = callback_token(events) if described["status"] == "RUNNING" else None
+        token = waiting_token(events) if described["status"] == "RUNNING" else None
         links = decision_links(outputs["api_url"], token) if token and outputs.get("api_url") else None
         return {
             "name": name,
@@ -259,8 +258,9 @@ class Backend:
                 for page in self.sfn.get_paginator("get_execution_history").paginate(
                         executionArn=summary["executionArn"]):
                     for event in page["events"]:
-                        if event.get("type") == "TaskScheduled" and token in str(
-                                (event.get("taskScheduledEventDetails") or {}).get("parameters", "")):
+                        details = event.get("taskScheduledEventDetails") or {}
+                        message = verification_message(details.get("parameters"))
+                        if message and message["taskToken"] == token:
                             return summary["name"]
         return None
 
@@ -486,9 +486,9 @@ async def _closed(hub_queue: asyncio.Queue) -> None:
 
 def execution_link(detail: Mapping[str, Any]) -> list[dict[str, str]]:
     """``message_links`` hook: a caught approval email links to its execution view."""
-    match = EXECUTION_IN_MAIL.search(detail.get("Text") or "")
-    if match and NAME.match(match.group(1)):
-        return [{"Label": "View execution", "URL": f"{PREFIX}/{quote(match.group(1))}"}]
+    name = execution_in_mail(detail.get("Text") or "")
+    if name and NAME.match(name):
+        return [{"Label": "View execution", "URL": f"{PREFIX}/{quote(name)}"}]
     for link in detail.get("Links") or []:
         token = (link.get("Query") or {}).get("token")
         if link.get("Action") in ("approve", "reject") and token:

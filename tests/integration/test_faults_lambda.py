@@ -217,8 +217,8 @@ def test_poison_message_goes_to_the_dlq_while_the_rest_of_its_batch_is_sent(loca
     sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=approver)
     name = f"faults-send-verification-{suffix}"
     lam.create_function(
-        FunctionName=name, Runtime="python3.13", Role=ROLE, Handler="send_verification.handler", Timeout=30,
-        Code={"ZipFile": package("send_verification")},
+        FunctionName=name, Runtime="python3.13", Role=ROLE, Handler="lambdas.send_verification.handler", Timeout=30,
+        Code={"ZipFile": package()},
         Environment={"Variables": {"RECORDS_BUCKET": bucket, "TOPIC_ARN": topic_arn,
                                    "API_URL": "http://localhost/_aws/execute-api/faults/sandbox"}},
     )

@@ -1,15 +1,12 @@
-"""Unit tests import the Lambda handlers as plain modules from lambdas/."""
+"""Fixtures for the unit tests: JSON event fixtures from tests/events/."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "tests" / "events"
-if str(REPO / "lambdas") not in sys.path:
-    sys.path.insert(0, str(REPO / "lambdas"))
 
 
 @pytest.fixture

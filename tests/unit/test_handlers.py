@@ -4,12 +4,10 @@ import json
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-import decide
-import generate_task
-import process_request
 import pytest
-import send_verification
 from fakes import FakeS3, FakeSFN, FakeSNS
+
+from lambdas import approval, decide, generate_task, process_request, send_verification
 
 NOW = datetime(2025, 1, 15, 9, 31, 0, tzinfo=UTC)
 API_URL = "http://localhost:4566/_aws/execute-api/abc123defg/sandbox"
@@ -84,7 +82,7 @@ def test_verification_emails_once_and_reports_the_poison_message(event, mail):
     token = json.loads(event("sqs_verification_message")["Records"][0]["body"])["taskToken"]
     approve = next(line for line in body.splitlines() if "/approve?token=" in line)
     assert parse_qs(urlsplit(approve).query) == {"token": [token]}
-    record = json.loads(s3.objects[send_verification.token_key(token)])
+    record = json.loads(s3.objects[approval.task_key(token)])
     assert record["emailSentAt"] and record["executionArn"].endswith(":5d1c7a8e-3f0b-4b8e-9d62-1f3a2b4c5d6e")
 
 
@@ -115,7 +113,7 @@ def test_a_delivery_racing_an_unfinished_send_is_retried_not_acknowledged(event,
     good = event("sqs_verification_message")["Records"][0]
     task = json.loads(good["body"])
     # Another delivery created the record but has not published yet.
-    s3.put_object(Bucket="bucket", Key=send_verification.token_key(task["taskToken"]),
+    s3.put_object(Bucket="bucket", Key=approval.task_key(task["taskToken"]),
                   Body=json.dumps(send_verification.task_record(task, NOW)).encode())
     with pytest.raises(RuntimeError, match="being emailed by another delivery"):
         send_verification.handler({"Records": [good]}, None)
@@ -140,7 +138,7 @@ def services(monkeypatch, event):
     monkeypatch.setenv("RECORDS_BUCKET", "bucket")
     task = json.loads(event("sqs_verification_message")["Records"][0]["body"])
     record = send_verification.task_record(task, NOW)
-    s3.put_object(Bucket="bucket", Key=send_verification.token_key(TOKEN), Body=json.dumps(record).encode())
+    s3.put_object(Bucket="bucket", Key=approval.task_key(TOKEN), Body=json.dumps(record).encode())
     return s3, sfn
 
 
@@ -192,7 +190,7 @@ def test_a_click_that_loses_the_race_to_a_decision_that_already_finished_the_wor
     other_click = {"decision": "approved", "decidedAt": "2025-01-15T09:30:59+00:00", "status": "pending"}
 
     def describe_after_the_other_click(executionArn):
-        s3.put_object(Bucket="bucket", Key=f"decisions/{decide.token_hash(TOKEN)}.json",
+        s3.put_object(Bucket="bucket", Key=approval.decision_key(TOKEN),
                       Body=json.dumps(other_click).encode())
         return {"executionArn": executionArn, "status": "SUCCEEDED"}
 

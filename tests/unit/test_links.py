@@ -3,7 +3,8 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import send_verification
+
+from lambdas.approval import decision_links, execution_in_mail, execution_line
 
 API_URL = "http://localhost:4566/_aws/execute-api/abc123/sandbox"
 AWS_SHAPED_TOKENS = [
@@ -16,7 +17,7 @@ AWS_SHAPED_TOKENS = [
 
 @pytest.mark.parametrize("token", AWS_SHAPED_TOKENS)
 def test_links_carry_the_token_through_url_decoding_unchanged(token):
-    links = send_verification.decision_links(API_URL, token)
+    links = decision_links(API_URL, token)
     for action, link in links.items():
         parts = urlsplit(link)
         assert f"{parts.scheme}://{parts.netloc}{parts.path}" == f"{API_URL}/{action}"
@@ -26,10 +27,20 @@ def test_links_carry_the_token_through_url_decoding_unchanged(token):
 
 
 def test_links_ignore_a_trailing_slash_on_the_api_url():
-    links = send_verification.decision_links(API_URL + "/", "t")
+    links = decision_links(API_URL + "/", "t")
     assert links == {"approve": f"{API_URL}/approve?token=t", "reject": f"{API_URL}/reject?token=t"}
 
 
 def test_approve_and_reject_links_differ_only_in_the_action():
-    links = send_verification.decision_links(API_URL, AWS_SHAPED_TOKENS[0])
+    links = decision_links(API_URL, AWS_SHAPED_TOKENS[0])
     assert links["approve"].replace("/approve?", "/reject?") == links["reject"]
+
+
+@pytest.mark.parametrize("name", ["run-1", "Deploy_v2-2026-12-02T10.00.00", "a" * 80])
+def test_the_mail_execution_line_reads_back_the_name_it_wrote(name):
+    text = f"A request is waiting.\n\nTitle:       x\n{execution_line(name)}\nRequested:   now\n"
+    assert execution_in_mail(text) == name
+
+
+def test_an_execution_named_only_inside_another_line_is_not_read():
+    assert execution_in_mail("Title: Execution: evil\nExecution:\n") is None

@@ -10,8 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bootstrap import definition
+from lambdas.approval import waiting_token
 from sandbox.webui.graph import END, START, DefinitionError, layout, progress_from_history, render_svg, transitions
-from sandbox.webui.timeline import callback_token, timeline
+from sandbox.webui.timeline import timeline
 
 GEN = "arn:aws:lambda:us-east-1:000000000000:function:approval-generate-task"
 PROC = "arn:aws:lambda:us-east-1:000000000000:function:approval-process-request"
@@ -256,12 +257,12 @@ def test_timeline_reports_a_rejection_as_a_failed_callback():
 
 @pytest.mark.parametrize("as_string", [False, True])
 def test_the_waiting_token_comes_from_the_task_scheduled_message_body(as_string):
-    assert callback_token(History().waiting(AWS_TOKEN, body_as_string=as_string).events) == AWS_TOKEN
+    assert waiting_token(History().waiting(AWS_TOKEN, body_as_string=as_string).events) == AWS_TOKEN
 
 
 def test_no_token_once_the_callback_arrived_or_the_execution_ended():
-    assert callback_token(History().approved().events) is None
+    assert waiting_token(History().approved().events) is None
     events = History().failed_callback("TaskTimedOut", "States.Timeout", definition.TIMED_OUT,
                                        "ApprovalTimedOut").events
-    assert callback_token(events) is None
-    assert callback_token([]) is None
+    assert waiting_token(events) is None
+    assert waiting_token([]) is None
