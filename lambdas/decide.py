@@ -9,28 +9,22 @@ Clients sending `Accept: application/json` get JSON instead of HTML.
 
 from __future__ import annotations
 
-import base64
 import functools
-import html
 import json
 import logging
 import os
-import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import parse_qs
 
 import boto3
 from botocore.exceptions import ClientError
 
 from lambdas.approval import ACTIONS, decision_key, task_key, waiting_message
+from lambdas.decision_pages import confirm_page, error_response, request_table, respond, summary
+from lambdas.decision_request import Call, HttpError, check_token, parse_call, wants_json
 
 LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
-# SendTaskSuccess accepts tokens of 1 to 2048 characters; AWS tokens are base64 (+ / =), LocalStack's are uuids.
-MAX_TOKEN_LENGTH = 2048
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9+/=_-]+")
 REJECTION_ERROR = "ApprovalRejected"
 SFN_GONE_ERRORS = ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken", "ExecutionDoesNotExist")
 
@@ -43,94 +37,6 @@ def s3_client():
 @functools.cache
 def sfn_client():
     return boto3.client("stepfunctions")
-
-
-class HttpError(Exception):
-    def __init__(self, status: int, code: str, message: str, extra: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.extra = status, code, message, extra or {}
-
-
-@dataclass(frozen=True)
-class Call:
-    method: str
-    action: str  # "approve" or "reject"
-    token: str | None
-    wants_json: bool
-
-
-# --- request parsing (pure) -------------------------------------------------------------------------------------
-
-
-def _header(event: dict, name: str) -> str:
-    for key, value in (event.get("headers") or {}).items():
-        if key.lower() == name and value:
-            return str(value)
-    return ""
-
-
-def _body_fields(event: dict) -> dict[str, list[str]]:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            body = base64.b64decode(body).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            raise HttpError(400, "BadBody", "The request body is not valid UTF-8.") from None
-    if not body:
-        return {}
-    if "application/json" in _header(event, "content-type"):
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise HttpError(400, "BadBody", "The request body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise HttpError(400, "BadBody", "The request body must be a JSON object.")
-        return {k: [v] for k, v in data.items() if isinstance(v, str)}
-    return parse_qs(body, keep_blank_values=True)
-
-
-def _query_tokens(event: dict) -> list[str]:
-    multi = event.get("multiValueQueryStringParameters") or {}
-    if multi.get("token"):
-        return list(multi["token"])
-    single = (event.get("queryStringParameters") or {}).get("token")
-    return [single] if single is not None else []
-
-
-def wants_json(event: dict) -> bool:
-    accept = _header(event, "accept")
-    return "application/json" in accept and "text/html" not in accept
-
-
-def parse_call(event: dict) -> Call:
-    method = str(event.get("httpMethod") or "").upper()
-    path = str(event.get("resource") or event.get("path") or "")
-    action = path.rstrip("/").rsplit("/", 1)[-1]
-    if action not in ACTIONS:
-        raise HttpError(404, "NotFound", "There is nothing here; use the Approve or Reject link from the email.")
-    if method not in ("GET", "POST"):
-        raise HttpError(405, "MethodNotAllowed", "Only GET (to review) and POST (to decide) are allowed.")
-    tokens = _query_tokens(event)
-    if method == "POST":
-        tokens += _body_fields(event).get("token", [])
-    distinct = set(tokens)
-    if len(distinct) > 1:
-        raise HttpError(400, "AmbiguousToken", "The request carries more than one different token.")
-    return Call(method, action, distinct.pop() if distinct else None, wants_json(event))
-
-
-def check_token(token: str | None) -> str:
-    if token is None or not token.strip():
-        raise HttpError(400, "MissingToken", "This link has no token. Open the full link from the approval email.")
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise HttpError(
-            400, "MalformedToken", f"This token is {len(token)} characters long; a real one has at most "
-            f"{MAX_TOKEN_LENGTH}. The link is not from an approval email."
-        )
-    if not TOKEN_PATTERN.fullmatch(token):
-        hint = " (a '+' may have been turned into a space: copy the whole link)" if " " in token else ""
-        raise HttpError(400, "MalformedToken", f"This token contains characters no real token has{hint}.")
-    return token
 
 
 # --- records in the sandbox bucket ------------------------------------------------------------------------------
@@ -301,85 +207,6 @@ def decide(call: Call, token: str, task: dict, now: datetime) -> dict:
     applied = {**decision, "status": "applied"}
     save_decision(token, applied)
     return applied
-
-
-# --- pages ------------------------------------------------------------------------------------------------------
-
-STYLE = (
-    "body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;color:#1f2328}"
-    "table{border-collapse:collapse}td,th{text-align:left;padding:.25rem .75rem .25rem 0;vertical-align:top}"
-    "button{font-size:1rem;padding:.5rem 1.25rem;border-radius:.375rem;border:1px solid #888;cursor:pointer}"
-    ".approve{background:#1a7f37;color:#fff}.reject{background:#cf222e;color:#fff}.state{font-weight:600}"
-)
-
-
-def page(title: str, body: str) -> str:
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        "<meta name=viewport content='width=device-width,initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
-        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
-    )
-
-
-def request_table(task: dict, state: str) -> str:
-    request = task.get("request") or {}
-    rows = [
-        ("Title", request.get("title", "Untitled request")),
-        ("Request id", task.get("requestId", "")),
-        ("Execution", task.get("executionName", "")),
-        ("Requested", task.get("createdAt") or ""),
-        ("Decide by", task.get("expiresAt") or "no deadline"),
-    ]
-    rows += [(k, v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
-             for k, v in sorted(request.items()) if k not in ("title", "approvalTimeoutSeconds")]
-    cells = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
-    return f"<p>State: <span class=state id=state>{html.escape(state)}</span></p><table>{cells}</table>"
-
-
-def confirm_page(call: Call, token: str, task: dict, state: str, decision: dict | None) -> str:
-    verb = call.action.capitalize()
-    body = request_table(task, state)
-    if state == "waiting":
-        body += (
-            f"<p>Press the button to {call.action} this request. Nothing has been decided yet.</p>"
-            f"<form method=post action='{call.action}'>"
-            f"<input type=hidden name=token value='{html.escape(token, quote=True)}'>"
-            f"<button type=submit class={call.action}>{verb}</button></form>"
-        )
-    elif decision:
-        body += f"<p>This request was {html.escape(decision['decision'])} at {html.escape(decision['decidedAt'])}.</p>"
-    return page(f"{verb} request?" if state == "waiting" else "Approval request", body)
-
-
-def respond(status: int, as_json: bool, payload: dict, title: str, body_html: str) -> dict:
-    headers = {
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-        # The token is in the URL: keep it out of Referer headers of anything the page might load.
-        "Referrer-Policy": "no-referrer",
-    }
-    if as_json:
-        headers["Content-Type"] = "application/json"
-        body = json.dumps(payload, ensure_ascii=False)
-    else:
-        headers["Content-Type"] = "text/html; charset=utf-8"
-        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
-        body = page(title, body_html) if not body_html.startswith("<!doctype") else body_html
-    return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
-
-
-def error_response(error: HttpError, as_json: bool) -> dict:
-    payload = {"error": error.code, "message": error.message, **error.extra}
-    titles = {400: "This link is not valid", 404: "Unknown approval link", 409: "Already decided",
-              410: "This approval request has ended", 405: "Method not allowed", 503: "Please try again"}
-    return respond(error.status, as_json, payload, titles.get(error.status, "Cannot do that"),
-                   f"<p>{html.escape(error.message)}</p>")
-
-
-def summary(task: dict) -> dict:
-    return {"requestId": task.get("requestId"), "execution": task.get("executionName"),
-            "title": (task.get("request") or {}).get("title"), "request": task.get("request") or {}}
 
 
 def handle(event: dict, now: datetime) -> dict:
