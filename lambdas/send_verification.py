@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import os
+import re
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -49,8 +50,26 @@ def parse_task(body: str) -> dict:
     return task
 
 
+# A URL in text the requester wrote: a scheme and "://", or a bare "www." name, up to the next space.
+_URL_IN_TEXT = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]{0,20}://|www\.)[^\s<>\"']*")
+
+
+def _defang(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    host, slash, path = rest.partition("/")
+    return (f"{scheme}[:]//" if sep else "") + host.replace(".", "[.]") + slash + path
+
+
+def inert(text: str) -> str:
+    """Text a requester wrote, with every URL in it made unclickable (`http[:]//evil[.]example/approve`), so a
+    request cannot add an Approve or Reject link of its own to the approver's email."""
+    return _URL_IN_TEXT.sub(lambda match: _defang(match.group(0)), text)
+
+
 def email_subject(title: str) -> str:
-    subject = "Approval needed: " + " ".join(str(title).split())
+    subject = "Approval needed: " + inert(" ".join(str(title).split()))
     return subject if len(subject) <= MAX_SUBJECT_LENGTH else subject[: MAX_SUBJECT_LENGTH - 1] + "…"
 
 
@@ -61,14 +80,14 @@ def email_body(task: dict, links: dict[str, str], expires_at: str) -> str:
     lines = [
         "A request is waiting for your decision.",
         "",
-        f"Title:       {title}",
+        f"Title:       {inert(str(title))}",
         f"Request id:  {task['requestId']}",
         execution_line(task.get("executionName") or task["executionArn"].rsplit(":", 1)[-1]),
         f"Requested:   {task.get('createdAt', '')}",
         f"Decide by:   {expires_at}",
     ]
     if details:
-        lines += ["", "Details:", json.dumps(details, indent=2, ensure_ascii=False, sort_keys=True)]
+        lines += ["", "Details:", inert(json.dumps(details, indent=2, ensure_ascii=False, sort_keys=True))]
     lines += [
         "",
         "Approve:",

@@ -1,11 +1,12 @@
 """Handlers' own logic, driven by the JSON event fixtures in tests/events (AWS services replaced by fakes)."""
 
 import json
+import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fakes import FakeS3, FakeSFN, FakeSNS
+from fakes import FakeS3, FakeSNS
 
 from lambdas import approval, decide, generate_task, process_request, send_verification
 
@@ -130,20 +131,8 @@ def test_subject_is_short_single_line_and_names_the_title():
 TOKEN = "AQCEAAAAKgAAAAMAAAAAAAAAAe+8Zx1c/Hk7q2W9oYvS3v0sXn+4Qf8rL2t1aZm5N0xJkP7bQ=="
 
 
-@pytest.fixture
-def services(monkeypatch, event):
-    s3, sfn = FakeS3(), FakeSFN()
-    monkeypatch.setattr(decide, "s3_client", lambda: s3)
-    monkeypatch.setattr(decide, "sfn_client", lambda: sfn)
-    monkeypatch.setenv("RECORDS_BUCKET", "bucket")
-    task = json.loads(event("sqs_verification_message")["Records"][0]["body"])
-    record = send_verification.task_record(task, NOW)
-    s3.put_object(Bucket="bucket", Key=approval.task_key(TOKEN), Body=json.dumps(record).encode())
-    return s3, sfn
-
-
-def test_get_shows_a_confirm_page_and_changes_nothing(event, services):
-    s3, sfn = services
+def test_get_shows_a_confirm_page_and_changes_nothing(event, decide_services):
+    s3, sfn = decide_services
     before = dict(s3.objects)
     response = decide.handle(event("apigw_get_approve"), NOW)
     assert response["statusCode"] == 200
@@ -155,16 +144,16 @@ def test_get_shows_a_confirm_page_and_changes_nothing(event, services):
     assert sfn.calls == [] and s3.objects == before
 
 
-def test_post_form_rejects_with_the_rejection_error(event, services):
-    _, sfn = services
+def test_post_form_rejects_with_the_rejection_error(event, decide_services):
+    _, sfn = decide_services
     response = decide.handle(event("apigw_post_reject_form"), NOW)
     assert response["statusCode"] == 200, response["body"]
     ((kind, kwargs),) = sfn.calls
     assert kind == "failure" and kwargs["error"] == "ApprovalRejected" and kwargs["taskToken"] == TOKEN
 
 
-def test_post_json_approves_once_and_a_second_click_gets_409_naming_the_winner(event, services):
-    _, sfn = services
+def test_post_json_approves_once_and_a_second_click_gets_409_naming_the_winner(event, decide_services):
+    _, sfn = decide_services
     first = decide.handle(event("apigw_post_approve_json"), NOW)
     assert first["statusCode"] == 200 and first["headers"]["Content-Type"] == "application/json"
     assert json.loads(first["body"])["decision"] == "approved"
@@ -176,17 +165,17 @@ def test_post_json_approves_once_and_a_second_click_gets_409_naming_the_winner(e
     assert len(sfn.calls) == 1
 
 
-def test_a_finished_execution_without_decision_answers_410(event, services):
-    _, sfn = services
+def test_a_finished_execution_without_decision_answers_410(event, decide_services):
+    _, sfn = decide_services
     sfn.status = "FAILED"
     assert decide.handle(event("apigw_get_approve"), NOW)["statusCode"] == 410
     assert decide.handle(event("apigw_post_reject_form"), NOW)["statusCode"] == 410
     assert sfn.calls == []
 
 
-def test_a_click_that_loses_the_race_to_a_decision_that_already_finished_the_workflow_gets_409(event, services):
+def test_a_click_that_loses_the_race_to_a_decision_that_already_finished_the_workflow_gets_409(event, decide_services):
     """Between this click's look at the records and at the execution, another click decided and the workflow ended."""
-    s3, sfn = services
+    s3, sfn = decide_services
     other_click = {"decision": "approved", "decidedAt": "2025-01-15T09:30:59+00:00", "status": "pending"}
 
     def describe_after_the_other_click(executionArn):
@@ -201,16 +190,16 @@ def test_a_click_that_loses_the_race_to_a_decision_that_already_finished_the_wor
     assert sfn.calls == []
 
 
-def test_step_functions_saying_timed_out_answers_410_and_later_clicks_too(event, services):
-    _, sfn = services
+def test_step_functions_saying_timed_out_answers_410_and_later_clicks_too(event, decide_services):
+    _, sfn = decide_services
     sfn.send_error = "TaskTimedOut"
     assert decide.handle(event("apigw_post_reject_form"), NOW)["statusCode"] == 410
     sfn.send_error = None
     assert decide.handle(event("apigw_post_approve_json"), NOW)["statusCode"] == 410
 
 
-def test_an_unavailable_step_functions_leaves_the_decision_open(event, services):
-    _, sfn = services
+def test_an_unavailable_step_functions_leaves_the_decision_open(event, decide_services):
+    _, sfn = decide_services
     sfn.send_error = "ServiceUnavailable"
     assert decide.handle(event("apigw_post_reject_form"), NOW)["statusCode"] == 503
     sfn.send_error = None
@@ -236,14 +225,14 @@ def _with_token(base: dict, token):
         ("forgedButWellFormed+/==", 404, "does not belong to any approval request"),
     ],
 )
-def test_bad_tokens_get_a_clear_4xx_page(event, services, token, status, phrase):
+def test_bad_tokens_get_a_clear_4xx_page(event, decide_services, token, status, phrase):
     response = decide.handle(_with_token(event("apigw_get_approve"), token), NOW)
     assert response["statusCode"] == status
     assert phrase in response["body"]
     assert "Traceback" not in response["body"] and "<script>" not in response["body"]
 
 
-def test_bad_input_in_json_gets_json_errors(event, services):
+def test_bad_input_in_json_gets_json_errors(event, decide_services):
     call = _with_token(event("apigw_post_approve_json"), None)
     call["body"], call["isBase64Encoded"] = "{not json", False
     response = decide.handle(call, NOW)
@@ -251,21 +240,21 @@ def test_bad_input_in_json_gets_json_errors(event, services):
     assert json.loads(response["body"])["error"] == "BadBody"
 
 
-def test_wrong_method_and_unknown_path(event, services):
+def test_wrong_method_and_unknown_path(event, decide_services):
     call = event("apigw_get_approve")
     assert decide.handle({**call, "httpMethod": "DELETE"}, NOW)["statusCode"] == 405
     assert decide.handle({**call, "resource": "/admin", "path": "/admin"}, NOW)["statusCode"] == 404
 
 
-def test_two_different_tokens_are_refused(event, services):
+def test_two_different_tokens_are_refused(event, decide_services):
     call = event("apigw_post_reject_form")
     call["queryStringParameters"] = {"token": "other"}
     call["multiValueQueryStringParameters"] = {"token": ["other"]}
     assert decide.handle(call, NOW)["statusCode"] == 400
 
 
-def test_a_link_opened_before_its_email_was_sent_is_found_in_the_execution_history(event, services, monkeypatch):
-    s3, sfn = services
+def test_a_link_opened_before_its_email_was_sent_is_found_in_the_execution_history(event, decide_services, monkeypatch):
+    s3, sfn = decide_services
     s3.objects.clear()  # no record yet: send_verification has not run
     body = json.loads(event("sqs_verification_message")["Records"][0]["body"])
     sfn.histories[body["executionArn"]] = [{"type": "TaskScheduled", "taskScheduledEventDetails": {
@@ -276,3 +265,26 @@ def test_a_link_opened_before_its_email_was_sent_is_found_in_the_execution_histo
     assert s3.objects == {}, "the email's once-only record belongs to send_verification"
     forged = _with_token(event("apigw_get_approve"), TOKEN[:-4] + "AAA=")
     assert decide.handle(forged, NOW)["statusCode"] == 404
+
+
+@pytest.mark.parametrize(("written", "shown"), [
+    ("Deploy http://evil.example/approve?token=phish", "Deploy http[:]//evil[.]example/approve?token=phish"),
+    ("see HTTPS://Evil.Example:8443/x", "see HTTPS[:]//Evil[.]Example:8443/x"),
+    ("www.evil.example/reject now", "www[.]evil[.]example/reject now"),
+    ("javascript://alert(1)", "javascript[:]//alert(1)"),
+    ("plain words, 3.5 percent", "plain words, 3.5 percent"),
+])
+def test_finding_4_urls_in_request_text_are_made_inert(written, shown):
+    assert send_verification.inert(written) == shown
+
+
+def test_finding_4_a_request_cannot_add_a_link_to_its_email(event, mail):
+    _, sns = mail
+    task = json.loads(event("sqs_verification_message")["Records"][0]["body"])
+    task["request"] = {"title": "Deploy http://evil.example/approve?token=phish",
+                       "ticket": "https://evil.example/reject?token=x", "note": "www.evil.example"}
+    send_verification.send_once(task, bucket="bucket", topic_arn="arn:topic", api_url=API_URL, now=NOW)
+    (published,) = sns.published
+    text = published["Subject"] + "\n" + published["Message"]
+    links = re.findall(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)\S+", text)
+    assert links and all(link.startswith(API_URL + "/") for link in links), links
