@@ -55,3 +55,11 @@ def correct_latency() -> None:
     from sandbox_localstack.latency import install
 
     install()
+
+
+@hooks.on_infra_start()
+def guard_hosts() -> None:
+    """Refuse requests addressed by names that are not this machine's (DNS rebinding)."""
+    from sandbox_localstack.host_guard import install
+
+    install()
