@@ -42,6 +42,14 @@ def start_mail_relay() -> None:
 
 
 @hooks.on_infra_start()
+def sns_email_as_aws_sends_it() -> None:
+    """SNS email subscriptions: AWS's confirmation mail, subject, sender and unsubscribe footer; working links."""
+    from sandbox_localstack.sns_email import install
+
+    install()
+
+
+@hooks.on_infra_start()
 def limit_api_gateway_payloads() -> None:
     """Bodies up to API Gateway's 10 MiB reach the function; larger ones get AWS's 413, not a 500."""
     from sandbox_localstack.apigw_limits import install
