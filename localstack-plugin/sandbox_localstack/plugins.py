@@ -6,6 +6,7 @@ from __future__ import annotations
 from localstack.runtime import hooks
 from localstack.runtime.server.core import RuntimeServerPlugin
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
+from localstack.services.plugins import Service, aws_provider
 
 
 class LocalRuntimeExecutorPlugin(RuntimeExecutorPlugin):
@@ -31,6 +32,14 @@ class BoundTwistedRuntimeServerPlugin(RuntimeServerPlugin):
         from sandbox_localstack.bound_server import BoundTwistedRuntimeServer
 
         return BoundTwistedRuntimeServer()
+
+
+@aws_provider(api="sesv2", name="sandbox")
+def sesv2_provider() -> Service:
+    """PROVIDER_OVERRIDE_SESV2=sandbox: SESv2 on top of LocalStack's SES (community LocalStack has no SESv2)."""
+    from sandbox_localstack.sesv2 import SesV2Provider
+
+    return Service.for_provider(SesV2Provider())
 
 
 @hooks.on_infra_start()

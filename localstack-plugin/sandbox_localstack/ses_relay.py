@@ -2,7 +2,7 @@
 
 SES `SendEmail`, `SendRawEmail` and `SendTemplatedEmail` (rendered with the stored template) are turned into MIME
 messages and queued for SMTP_HOST. The handler only queues; it never fails or slows the AWS call. SNS email
-(sns_email.py) is sent through SES inside LocalStack, so it passes the same handler.
+(sns_email.py) and SESv2 (sesv2.py) send through SES inside LocalStack, so they pass the same handler.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _render_template(context: RequestContext, request: dict[str, Any]) -> tuple[
     from moto.ses.template import parse_template
 
     template = get_ses_backend(context).templates[request["Template"]]
-    data = json.loads(request.get("TemplateData") or "{}")
+    data = mail.template_values(json.loads(request.get("TemplateData") or "{}"))
 
     def render(part: str | None) -> str | None:
         return None if part is None else parse_template(str(part), data)
