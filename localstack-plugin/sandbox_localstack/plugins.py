@@ -80,3 +80,11 @@ def guard_hosts() -> None:
     from sandbox_localstack.host_guard import install
 
     install()
+
+
+@hooks.on_infra_start()
+def correct_step_functions() -> None:
+    """Step Functions as AWS answers it: Catch on States.HeartbeatTimeout, TaskTimedOut for closed tasks."""
+    from sandbox_localstack.sfn_corrections import install
+
+    install()
