@@ -12,6 +12,7 @@ admin@localstack.com, and puts no unsubscribe link in an `email` notification. H
 - Notifications carry the Publish Subject (or AWS's "AWS Notification Message"), the sender AWS uses (the topic's
   DisplayName as the name) and, for `email`, AWS's footer with a link that really unsubscribes.
 - The links are pages on LocalStack's gateway (`/_sandbox/sns/…`), path style, so they open offline.
+- ListSubscriptionsByTopic shows a pending subscription's ARN as "PendingConfirmation", as AWS does.
 """
 
 from __future__ import annotations
