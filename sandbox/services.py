@@ -233,6 +233,10 @@ def localstack_env(settings: Settings) -> dict[str, str]:
         "SMTP_HOST": settings.smtp_address,
         "LAMBDA_EVENT_SOURCE_MAPPING_POLL_INTERVAL_SEC": settings.esm_poll_interval_s,
         "LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC": settings.esm_max_backoff_s,
+        # SESv2 from the plugin (community LocalStack has none).
+        "PROVIDER_OVERRIDE_SESV2": "sandbox",
+        # Queue URLs as http://localhost:PORT/ACCOUNT/NAME: Python and Node SDKs cannot resolve sqs.*.localhost.
+        "SQS_ENDPOINT_STRATEGY": "off",
         **{k: os.environ[k] for k in LOCALSTACK_PASSTHROUGH if k in os.environ},
     }
 

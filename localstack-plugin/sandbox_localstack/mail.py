@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.parser import BytesParser
+from typing import Any
 
 # What AWS uses for SNS email notifications: subject when Publish had none, and the sender.
 SNS_DEFAULT_SUBJECT = "AWS Notification Message"
@@ -101,8 +102,71 @@ def sns_email_sender(display_name: str | None) -> str:
     return email.utils.formataddr((display_name or SNS_DEFAULT_DISPLAY_NAME, SNS_SENDER_ADDRESS))
 
 
+def template_values(data: Any) -> Any:
+    """Template data as moto's renderer takes it: numbers and booleans as the text Handlebars (AWS) shows for
+    them, since moto only concatenates strings."""
+    if isinstance(data, dict):
+        return {key: template_values(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [template_values(value) for value in data]
+    if isinstance(data, bool):
+        return "true" if data else "false"
+    if data is None:
+        return ""
+    if isinstance(data, float) and data.is_integer():
+        return str(int(data))  # JavaScript prints 7.0 as 7
+    if isinstance(data, int | float):
+        return str(data)
+    return data
+
+
 def ses_message_id_header(message_id: str) -> str:
     return f"<{message_id}@{SES_MESSAGE_ID_DOMAIN}>"
+
+
+def compose_message(
+    *,
+    source: str,
+    destination: Mapping[str, Sequence[str]],
+    subject: str,
+    text: str | None,
+    html: str | None,
+    message_id: str | None = None,
+    reply_to: Sequence[str] = (),
+) -> EmailMessage:
+    """The MIME message SES sends for a simple email: text and/or HTML, the two as multipart/alternative.
+    Bcc recipients get no header."""
+    to = list(destination.get("ToAddresses") or [])
+    cc = list(destination.get("CcAddresses") or [])
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = source
+    if to:
+        message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    if reply_to:
+        message["Reply-To"] = ", ".join(reply_to)
+    message["Subject"] = subject
+    message["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
+    if message_id:
+        message["Message-ID"] = ses_message_id_header(message_id)
+    if text is not None:
+        message.set_content(text, subtype="plain", charset="utf-8")
+        if html is not None:
+            message.add_alternative(html, subtype="html", charset="utf-8")
+    elif html is not None:
+        message.set_content(html, subtype="html", charset="utf-8")
+    else:
+        message.set_content("", subtype="plain", charset="utf-8")
+    return message
+
+
+def destination_addresses(destination: Mapping[str, Sequence[str]]) -> list[str]:
+    return [
+        *(destination.get("ToAddresses") or []),
+        *(destination.get("CcAddresses") or []),
+        *(destination.get("BccAddresses") or []),
+    ]
 
 
 def build_ses_email(
@@ -116,32 +180,14 @@ def build_ses_email(
     reply_to: Sequence[str] = (),
     return_path: str | None = None,
 ) -> OutgoingMail:
-    """The MIME message of an SES SendEmail (or rendered SendTemplatedEmail): text and/or HTML, the latter two as
-    multipart/alternative. Bcc recipients get the mail but no header."""
-    to = list(destination.get("ToAddresses") or [])
-    cc = list(destination.get("CcAddresses") or [])
-    bcc = list(destination.get("BccAddresses") or [])
-    message = EmailMessage(policy=email.policy.SMTP)
-    message["From"] = source
-    if to:
-        message["To"] = ", ".join(to)
-    if cc:
-        message["Cc"] = ", ".join(cc)
-    if reply_to:
-        message["Reply-To"] = ", ".join(reply_to)
-    message["Subject"] = subject
-    message["Date"] = email.utils.formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = ses_message_id_header(message_id)
-    if text is not None:
-        message.set_content(text, subtype="plain", charset="utf-8")
-        if html is not None:
-            message.add_alternative(html, subtype="html", charset="utf-8")
-    elif html is not None:
-        message.set_content(html, subtype="html", charset="utf-8")
-    else:
-        message.set_content("", subtype="plain", charset="utf-8")
+    """The mail of an SES SendEmail (or rendered SendTemplatedEmail), with its envelope."""
+    message = compose_message(
+        source=source, destination=destination, subject=subject, text=text, html=html, message_id=message_id,
+        reply_to=reply_to,
+    )
     envelope_from = email.utils.parseaddr(return_path or source)[1] or source
-    return OutgoingMail(envelope_from, tuple(_addresses(to + cc + bcc)), message.as_bytes(), message_id)
+    recipients = tuple(_addresses(destination_addresses(destination)))
+    return OutgoingMail(envelope_from, recipients, message.as_bytes(), message_id)
 
 
 def build_raw_email(raw: bytes, *, source: str | None, destinations: Sequence[str], message_id: str) -> OutgoingMail:

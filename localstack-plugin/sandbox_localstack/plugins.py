@@ -6,6 +6,7 @@ from __future__ import annotations
 from localstack.runtime import hooks
 from localstack.runtime.server.core import RuntimeServerPlugin
 from localstack.services.lambda_.invocation.plugins import RuntimeExecutorPlugin
+from localstack.services.plugins import Service, aws_provider
 
 
 class LocalRuntimeExecutorPlugin(RuntimeExecutorPlugin):
@@ -33,10 +34,26 @@ class BoundTwistedRuntimeServerPlugin(RuntimeServerPlugin):
         return BoundTwistedRuntimeServer()
 
 
+@aws_provider(api="sesv2", name="sandbox")
+def sesv2_provider() -> Service:
+    """PROVIDER_OVERRIDE_SESV2=sandbox: SESv2 on top of LocalStack's SES (community LocalStack has no SESv2)."""
+    from sandbox_localstack.sesv2 import SesV2Provider
+
+    return Service.for_provider(SesV2Provider())
+
+
 @hooks.on_infra_start()
 def start_mail_relay() -> None:
     """Relay mail sent through SES (and SNS email subscriptions) to SMTP_HOST."""
     from sandbox_localstack.ses_relay import install
+
+    install()
+
+
+@hooks.on_infra_start()
+def sns_email_as_aws_sends_it() -> None:
+    """SNS email subscriptions: AWS's confirmation mail, subject, sender and unsubscribe footer; working links."""
+    from sandbox_localstack.sns_email import install
 
     install()
 
@@ -61,5 +78,13 @@ def correct_latency() -> None:
 def guard_hosts() -> None:
     """Refuse requests addressed by names that are not this machine's (DNS rebinding)."""
     from sandbox_localstack.host_guard import install
+
+    install()
+
+
+@hooks.on_infra_start()
+def correct_step_functions() -> None:
+    """Step Functions as AWS answers it: Catch on States.HeartbeatTimeout, TaskTimedOut for closed tasks."""
+    from sandbox_localstack.sfn_corrections import install
 
     install()

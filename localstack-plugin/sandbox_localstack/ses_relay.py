@@ -1,11 +1,8 @@
-"""LocalStack side of the mail relay: a response handler that picks up successful SES sends, and SNS email
-notifications that carry the Publish subject.
+"""LocalStack side of the mail relay: a response handler that picks up successful SES sends.
 
-- SES `SendEmail`, `SendRawEmail` and `SendTemplatedEmail` (rendered with the stored template) are turned into
-  MIME messages and queued for SMTP_HOST. The handler only queues; it never fails or slows the AWS call.
-- SNS `email` / `email-json` subscriptions are delivered by LocalStack through an internal SES SendEmail (which
-  passes the same handler chain), with the fixed subject "SNS-Subscriber-Endpoint". We replace that step so the
-  mail carries the Subject given to Publish (or AWS's "AWS Notification Message") and an SNS-like sender.
+SES `SendEmail`, `SendRawEmail` and `SendTemplatedEmail` (rendered with the stored template) are turned into MIME
+messages and queued for SMTP_HOST. The handler only queues; it never fails or slows the AWS call. SNS email
+(sns_email.py) and SESv2 (sesv2.py) send through SES inside LocalStack, so they pass the same handler.
 """
 
 from __future__ import annotations
@@ -29,7 +26,6 @@ _relay: MailRelay | None = None
 def install() -> None:
     """Called once by the on_infra_start hook."""
     global _relay
-    _patch_sns_email_subject()
     try:
         target = mail.parse_smtp_host(os.environ.get("SMTP_HOST"))
         policy = mail.retry_policy_from_env(os.environ)
@@ -112,7 +108,7 @@ def _render_template(context: RequestContext, request: dict[str, Any]) -> tuple[
     from moto.ses.template import parse_template
 
     template = get_ses_backend(context).templates[request["Template"]]
-    data = json.loads(request.get("TemplateData") or "{}")
+    data = mail.template_values(json.loads(request.get("TemplateData") or "{}"))
 
     def render(part: str | None) -> str | None:
         return None if part is None else parse_template(str(part), data)
@@ -122,38 +118,3 @@ def _render_template(context: RequestContext, request: dict[str, Any]) -> tuple[
         render(template.get("text_part")),
         render(template.get("html_part")),
     )
-
-
-def _patch_sns_email_subject() -> None:
-    from localstack import config
-    from localstack.aws.connect import connect_to
-    from localstack.services.sns.publisher import EmailJsonTopicPublisher, SnsPublishContext
-    from localstack.utils.aws.arns import parse_arn
-    from localstack.utils.patch import Patch
-
-    def publish_email(self, context: SnsPublishContext, subscriber: dict) -> None:
-        """Deliver one SNS email notification through SES, as LocalStack does, but with the Publish Subject."""
-        endpoint = subscriber.get("Endpoint")
-        if not endpoint:
-            return
-        topic = parse_arn(subscriber["TopicArn"])
-        ses = connect_to(aws_access_key_id=topic["account"], region_name=topic["region"]).ses
-        sender_address = config.SNS_SES_SENDER_ADDRESS or mail.SNS_SENDER_ADDRESS
-        # LocalStack's SES accepts mail only from verified senders; the recipient needs no verification.
-        ses.verify_email_address(EmailAddress=sender_address)
-        sender = (
-            config.SNS_SES_SENDER_ADDRESS
-            if config.SNS_SES_SENDER_ADDRESS
-            else mail.sns_email_sender((context.topic_attributes or {}).get("DisplayName"))
-        )
-        body = self.prepare_message(context.message, subscriber, topic_attributes=context.topic_attributes)
-        ses.send_email(
-            Source=sender,
-            Destination={"ToAddresses": [endpoint]},
-            Message={
-                "Subject": {"Data": mail.sns_email_subject(context.message.subject)},
-                "Body": {"Text": {"Data": body}},
-            },
-        )
-
-    Patch.function(EmailJsonTopicPublisher._publish, publish_email, pass_target=False).apply()

@@ -4,13 +4,11 @@ over SMTP, with the SNS Publish subject, and nothing is lost while the SMTP serv
 from __future__ import annotations
 
 import time
-import uuid
 from email.message import EmailMessage
 
 import pytest
 import requests
-
-SENDER = "sender@example.com"
+from mail_support import SENDER, confirmation_to, flush_relay, notification_to, subscribe_email, unique
 
 
 @pytest.fixture(scope="module")
@@ -25,35 +23,13 @@ def sns(localstack):
     return localstack.client("sns")
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def subscribe_email(sns, protocol: str = "email") -> tuple[str, str]:
-    topic_arn = sns.create_topic(Name=unique("topic"))["TopicArn"]
-    address = f"{unique('approver')}@example.com"
-    sns.subscribe(TopicArn=topic_arn, Protocol=protocol, Endpoint=address)
-    return topic_arn, address
-
-
-def flush_relay(ses, smtp_sink) -> None:
-    """Send a marker mail and wait for it: the relay delivers in order, so whatever it sent before is in too."""
-    marker = unique("marker")
-    ses.send_email(
-        Source=SENDER,
-        Destination={"ToAddresses": ["marker@example.com"]},
-        Message={"Subject": {"Data": marker}, "Body": {"Text": {"Data": "marker"}}},
-    )
-    smtp_sink.wait_for(lambda m: m.subject == marker)
-
-
 def test_sns_email_subscription_arrives_with_the_publish_subject(sns, smtp_sink):
     topic_arn, address = subscribe_email(sns)
     subject = unique("Approval needed")
 
     sns.publish(TopicArn=topic_arn, Subject=subject, Message="Please approve request 42.")
 
-    mail = smtp_sink.wait_for(lambda m: address in m.recipients)
+    mail = smtp_sink.wait_for(notification_to(address))
     assert mail.subject == subject
     assert "Please approve request 42." in mail.body()
     assert "no-reply@sns.amazonaws.com" in str(mail.message["From"])
@@ -65,7 +41,7 @@ def test_sns_email_without_subject_gets_aws_default_subject(sns, smtp_sink):
 
     sns.publish(TopicArn=topic_arn, Message="no subject here")
 
-    mail = smtp_sink.wait_for(lambda m: address in m.recipients)
+    mail = smtp_sink.wait_for(notification_to(address))
     assert mail.subject == "AWS Notification Message"
 
 
@@ -75,7 +51,7 @@ def test_sns_email_json_subscription_carries_the_subject(sns, smtp_sink):
 
     sns.publish(TopicArn=topic_arn, Subject=subject, Message="machine readable")
 
-    mail = smtp_sink.wait_for(lambda m: address in m.recipients)
+    mail = smtp_sink.wait_for(notification_to(address))
     assert mail.subject == subject
     assert '"Subject": "' + subject in mail.body() and "machine readable" in mail.body()
 
@@ -158,6 +134,8 @@ def wait_until(condition, timeout: float = 30.0, what: str = "condition"):
 def test_mail_published_while_smtp_is_down_arrives_once_it_is_back(localstack, sns, ses, smtp_sink):
     topic_arn, address = subscribe_email(sns)
     subject = unique("Sent while down")
+    # The subscription's confirmation mail goes first; once it is in, the relay's queue is empty.
+    smtp_sink.wait_for(confirmation_to(address))
 
     smtp_sink.stop()
     try:

@@ -144,3 +144,10 @@ def test_raw_email_destinations_override_headers():
     outgoing = mail.build_raw_email(RAW, source="other@example.com", destinations=["d@example.com"], message_id="m")
     assert outgoing.recipients == ("d@example.com",)
     assert outgoing.mail_from == "other@example.com"
+
+
+def test_template_values_are_text_as_handlebars_prints_them():
+    data = {"n": 7, "f": 1.5, "whole": 3.0, "ok": True, "no": None, "items": [{"k": 2}], "s": "x"}
+    assert mail.template_values(data) == {
+        "n": "7", "f": "1.5", "whole": "3", "ok": "true", "no": "", "items": [{"k": "2"}], "s": "x",
+    }
