@@ -13,11 +13,11 @@ from typing import Any
 
 from lambdas.waiting_tasks import WaitingTask
 from sandbox import workflow
+from sandbox.console import STATUSES
 
 from .ledger import Ledger
 from .reader import UNREADABLE, Machine, Reader, Unavailable, iso
 
-STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 PREVIEW = 120  # characters of an execution's input shown in a list
