@@ -11,10 +11,9 @@ HERE = Path(__file__).parent
 
 
 def load_asl(name: str, **values: Any) -> dict:
-    """A fixture with its ``"${Key}"`` placeholders replaced by the JSON of ``values[Key]`` (numbers stay
-    numbers); placeholders left unset become ``"placeholder"`` strings (or 1 for numbers a test does not need)."""
+    """A fixture with its ``"${Key}"`` placeholders replaced by the JSON of ``values[Key]``; placeholders left
+    unset become ``"placeholder-{Key}"`` strings."""
     text = (HERE / f"{name}.json").read_text()
     for key, value in values.items():
         text = text.replace(f'"${{{key}}}"', json.dumps(value))
-    text = text.replace('"${HeartbeatSeconds}"', "30")
     return json.loads(text.replace("${", "placeholder-{"))
