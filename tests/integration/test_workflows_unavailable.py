@@ -9,21 +9,16 @@ reading anything.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import re
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from webui_support import running_webui
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"web UI and API (?P<url>http://[\d.]+:\d+)/")
 MACHINE = "arn:aws:states:us-east-1:000000000000:stateMachine:WaitForCallback"
 
 
@@ -35,38 +30,9 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def webui(tmp_path: Path) -> Iterator:
-    processes: list[subprocess.Popen] = []
-
-    def start(home: Path) -> str:
-        log_path = home / "webui.log"
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "SANDBOX_HOME": str(home),
-               "LOCALSTACK_PORT": str(closed_port())}
-        env.pop("LOCALSTACK_ENDPOINT", None)
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "sandbox.webui", "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                 "--db", str(home / "mail.sqlite")], env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT)
-        processes.append(process)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log_path.read_text()
-            match = LISTENING.search(log_path.read_text())
-            if match:
-                return match["url"]
-            time.sleep(0.05)
-        raise AssertionError(f"sandbox.webui did not start:\n{log_path.read_text()}")
-
-    try:
-        yield start
-    finally:
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def webui() -> Iterator:
+    with contextlib.ExitStack() as running:
+        yield lambda home: running.enter_context(running_webui(home, closed_port()))
 
 
 def deployed_home(tmp_path: Path) -> Path:
