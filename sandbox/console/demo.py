@@ -47,26 +47,31 @@ def is_demo(machine_arn: str, tags: Mapping[str, str], outputs: Mapping[str, Any
 
 @dataclass(frozen=True)
 class Delivery:
-    state: str  # sent | sending | retrying | dead-lettered
+    state: str  # sending | relaying | retrying | dead-lettered
     message: str
 
 
 def delivery(submitted: datetime | None, now: datetime, queue: Mapping[str, str] | None,
-             dead_letters: int | None) -> Delivery:
+             dead_letters: int | None, record: Mapping[str, Any] | None = None) -> Delivery:
     """What happened to the verification message of a waiting demo execution whose email is not caught yet.
 
     ``submitted``: when the message went to SQS (TaskSubmitted); ``queue``: the queue's attributes
-    (VisibilityTimeout, RedrivePolicy); ``dead_letters``: messages in its dead-letter queue. SQS shows no
-    per-message state without receiving the message (which would hide it from the Lambda), so the retry is told
-    from the time the message has been on the queue and the queue's own settings.
+    (VisibilityTimeout, RedrivePolicy); ``dead_letters``: messages in its dead-letter queue; ``record``: the task
+    record send-verification keeps in S3 (``emailSentAt`` once SNS took the email). SQS shows no per-message
+    state without receiving the message (which would hide it from the Lambda), so a retry is told from the time
+    the message has been on the queue and the queue's own settings.
     """
+    if record and record.get("emailSentAt"):
+        return Delivery("relaying", f"The approval email was sent at {record['emailSentAt']} and has not reached "
+                                    "the catcher yet; the mail relay keeps retrying while the catcher is "
+                                    "unreachable. Approve and Reject appear once it arrives.")
     if submitted is None or (now - submitted).total_seconds() < SEND_GRACE_SECONDS or queue is None:
         return Delivery("sending", "The approval email is being sent; Approve and Reject appear as soon as it is "
                                    "in the catcher (its links only work from then on).")
     visibility = int(queue.get("VisibilityTimeout") or 30)
     try:
         attempts = int(json.loads(queue.get("RedrivePolicy") or "{}").get("maxReceiveCount") or 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         attempts = 0
     failed = int((now - submitted).total_seconds() // visibility) + 1  # deliveries so far (all without email)
     if attempts and failed >= attempts and dead_letters:
@@ -77,7 +82,7 @@ def delivery(submitted: datetime | None, now: datetime, queue: Mapping[str, str]
     of = f" of {attempts}" if attempts else ""
     return Delivery("retrying", f"Sending the approval email failed (the send-verification run failed or was "
                                 f"stopped); SQS delivers the message again when its {visibility} s visibility "
-                                f"timeout ends: delivery {failed + 1}{of} at about "
+                                f"timeout ends: retrying, delivery {failed + 1}{of} at about "
                                 f"{next_try.astimezone(UTC):%H:%M:%S} UTC.")
 
 

@@ -4,6 +4,7 @@ reads it asks of the Reader, the mail store and, for the demo, SQS."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ from urllib.parse import quote
 
 import requests
 
-from lambdas.approval import decision_links
+from lambdas.approval import decision_links, task_key
 from mailcatcher.store import QueryError, Store, parse_query
 from sandbox import workflow
 from sandbox.console import demo, listing
@@ -113,19 +114,19 @@ def caught_mail(store: Store | None, name: str) -> dict | None:
     return found[0] if found else None
 
 
-def _queue_state(reader: Reader, outputs: dict[str, Any]) -> tuple[dict | None, int | None]:
-    if not outputs.get("queue_url"):
-        return None, None
-    sqs = workflow.client(reader.settings, "sqs")
-    try:
+def _delivery_facts(reader: Reader, outputs: dict[str, Any], token: str) -> tuple[dict | None, int | None,
+                                                                                  dict | None]:
+    """The queue's attributes, its dead-letter count and the task's S3 record (None for what cannot be read)."""
+    queue = dead = record = None
+    sqs, s3 = workflow.client(reader.settings, "sqs"), workflow.client(reader.settings, "s3")
+    with contextlib.suppress(Exception):  # each fact is a nicety: the page works without it
         queue = sqs.get_queue_attributes(QueueUrl=outputs["queue_url"], AttributeNames=["All"])["Attributes"]
-        dead = None
-        if outputs.get("dlq_url"):
-            dead = int(sqs.get_queue_attributes(QueueUrl=outputs["dlq_url"], AttributeNames=[
-                "ApproximateNumberOfMessages"])["Attributes"].get("ApproximateNumberOfMessages", 0))
-        return queue, dead
-    except Exception:  # noqa: BLE001 - the delivery note is a nicety; the page works without it
-        return None, None
+    with contextlib.suppress(Exception):
+        dead = int(sqs.get_queue_attributes(QueueUrl=outputs["dlq_url"], AttributeNames=[
+            "ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+    with contextlib.suppress(Exception):
+        record = json.loads(s3.get_object(Bucket=outputs["bucket"], Key=task_key(token))["Body"].read())
+    return queue, dead, record
 
 
 def _demo_decisions(reader: Reader, store: Store | None, data: dict[str, Any], events: list[dict]) -> None:
@@ -140,8 +141,8 @@ def _demo_decisions(reader: Reader, store: Store | None, data: dict[str, Any], e
             continue
         if mail is None and store is not None:
             submitted = next((e["timestamp"] for e in reversed(events) if e.get("type") == "TaskSubmitted"), None)
-            queue, dead = _queue_state(reader, outputs)
-            note = demo.delivery(submitted, datetime.now(UTC), queue, dead)
+            queue, dead, record = _delivery_facts(reader, outputs, task["token"])
+            note = demo.delivery(submitted, datetime.now(UTC), queue, dead, record)
             task["delivery"] = {"state": note.state, "message": note.message}
         elif outputs.get("api_url"):
             links = decision_links(outputs["api_url"], task["token"])
