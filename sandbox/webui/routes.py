@@ -1,12 +1,5 @@
 """The Workflows pages' routes: HTML pages, the JSON API, server-sent events, and the actions that change state
-(start, re-run, answer, take an activity task), which take JSON from the page itself only.
-
-Cross-site protection of the actions: a browser sends a cross-site request with ``Sec-Fetch-Site: cross-site``
-and an ``Origin`` of the other site, and can send JSON (``Content-Type: application/json``) cross-site only after
-a CORS preflight this server never grants; so an action needs a JSON body, and is refused (403) when the browser
-says it comes from another site. Clients that send neither header (curl, the tests) are not browsers acting for
-a stranger and are let through. The catcher's Host allowlist (DNS rebinding) sits in front of all of this.
-"""
+(start, re-run, answer, take an activity task), which take same-origin JSON only (``guard``)."""
 
 from __future__ import annotations
 
@@ -15,7 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import jinja2
 from starlette.concurrency import run_in_threadpool
@@ -33,6 +26,7 @@ from sandbox.console.ledger import Ledger
 from sandbox.console.reader import Machine, Reader, Unavailable
 
 from . import views
+from .guard import json_body
 from .live import DEFAULT_POLL_SECONDS, Poller, event_stream
 from .views import PREFIX, execution_url
 
@@ -41,7 +35,6 @@ MACHINE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")  # what LocalStack can read
 # An execution name as it may be listed: LocalStack lists names it cannot read back, shown as unreadable.
 LISTED_NAME = re.compile(r"^[^\x00-\x1f\x7f-\x9f/]{1,80}$")
 NEW_NAME = MACHINE_NAME
-MAX_BODY = 512 * 1024
 
 templates = Jinja2Templates(env=jinja2.Environment(
     loader=jinja2.ChoiceLoader([
@@ -62,39 +55,6 @@ def _page(request: Request, template: str, context: dict, status: int = 200) -> 
 
 def _problem(problem: Unavailable) -> JSONResponse:
     return JSONResponse(problem.payload(), status_code=problem.status)
-
-
-def cross_site(request: Request) -> str | None:
-    """Why a state-changing request must be refused as cross-site, or None."""
-    site = request.headers.get("sec-fetch-site")
-    if site and site not in ("same-origin", "none"):
-        return f"a {site} request"
-    origin = request.headers.get("origin")
-    if origin:
-        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
-        if origin == "null" or urlsplit(origin)._replace(path="").geturl() != own:
-            return f"a request from {origin}"
-    return None
-
-
-async def json_body(request: Request) -> dict[str, Any]:
-    why = cross_site(request)
-    if why:
-        raise Unavailable(403, "cross_site", f"Refused {why}: actions are taken from the Workflows page only.")
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        raise Unavailable(415, "json_only", "Send the action as JSON (Content-Type: application/json).")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise Unavailable(413, "too_large", "The request is larger than 512 KiB.")
-    try:
-        data = json.loads(body or b"{}")
-    except (ValueError, RecursionError):
-        raise Unavailable(400, "bad_json", "The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise Unavailable(400, "bad_json", "The request body must be a JSON object.")
-    return data
 
 
 class WorkflowsUI:
