@@ -11,12 +11,13 @@ end (LocalStack keeps their executions until it restarts).
 from __future__ import annotations
 
 import json
+import socket
 import statistics
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -61,21 +62,23 @@ def _create(settings: Settings, machines: int, executions: int) -> tuple[list[st
     return arns, tag
 
 
-def _streams(url: str, count: int, seconds: float) -> None:
-    """Hold ``count`` event streams open for ``seconds``, then close them."""
-    stop = threading.Event()
-
-    def hold() -> None:
-        with requests.get(url, stream=True, timeout=30) as stream:
-            for _ in stream.iter_lines():
-                if stop.is_set():
-                    return
-
-    threads = [threading.Thread(target=hold, daemon=True) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    time.sleep(seconds)
-    stop.set()  # each stream ends at its next line (an update or a keep-alive)
+def _streams(url: str, count: int) -> list[socket.socket]:
+    """Open ``count`` event streams (as pages do) and read their first update; closing the sockets is closing the
+    pages."""
+    parts = urlsplit(url)
+    opened = []
+    for _ in range(count):
+        connection = socket.create_connection((parts.hostname, parts.port), timeout=30)
+        connection.sendall(f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                           "Accept: text/event-stream\r\n\r\n".encode())
+        received = b""
+        while b"event: update" not in received:
+            chunk = connection.recv(65536)
+            if not chunk:
+                raise RuntimeError("an event stream closed before its first update")
+            received += chunk
+        opened.append(connection)
+    return opened
 
 
 def measure(settings: Settings, machines: int = 5, executions: int = 1000, runs: int = 20) -> dict[str, Any]:
@@ -90,12 +93,11 @@ def measure(settings: Settings, machines: int = 5, executions: int = 1000, runs:
         search = [_timed_get(f"{base}/overview", q=f"needle-{tag}-{n}") for n in range(runs)]
 
         before = requests.get(f"{base}/live", timeout=30).json()
-        opened = threading.Thread(target=_streams, args=(f"{base}/events", 10, 3.0))
-        opened.start()
-        time.sleep(2.0)
+        pages = _streams(f"{base}/events?limit=50", 10)
         during = requests.get(f"{base}/live", timeout=30).json()
-        opened.join()
-        time.sleep(max(2.0, 2 * during["intervalSeconds"]))  # closed pages unsubscribe at once
+        for page in pages:
+            page.close()
+        time.sleep(1.0)  # a closed page unsubscribes at once, not at its next write
         after = requests.get(f"{base}/live", timeout=30).json()
         time.sleep(3.0)
         idle = requests.get(f"{base}/live", timeout=30).json()

@@ -1,13 +1,15 @@
 """The lists the console shows, as plain data for the page's JSON and the CLI's tables: executions of every
 machine (filtered by machine, status, and a search over names and inputs) and every waiting task.
 
-Cost: one ListExecutions per machine per call; descriptions only for the rows shown (and, when searching, for
-inputs not seen before), each kept per execution and status, so a page polling a large list reads little.
+Cost: one ListExecutions per machine per call; descriptions only for the rows shown (and, when searching, the
+inputs of the newest SEARCH_INPUTS executions not seen before), each kept per execution and status, so a page
+polling a large list reads little and no request reads without bound.
 """
 
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +23,8 @@ from .reader import UNREADABLE, Machine, Reader, Unavailable, iso
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 PREVIEW = 120  # characters of an execution's input shown in a list
+SEARCH_INPUTS = 1000  # a search reads the inputs of this many newest executions (names: all)
+DESCRIBE_THREADS = 4
 
 
 def preview(text: str | None, limit: int = PREVIEW) -> str:
@@ -59,6 +63,14 @@ def _row(reader: Reader, machine: Machine, summary: dict) -> dict[str, Any]:
     return {**row, **execution_fields(machine, described)}
 
 
+def _describe_all(reader: Reader, summaries: list[dict]) -> None:
+    """Describe what is not known yet a few at a time (each is a round trip LocalStack serves in parallel)."""
+    missing = [s for s in summaries if not reader.described(s["executionArn"], s["status"])]
+    if missing:
+        with ThreadPoolExecutor(max_workers=DESCRIBE_THREADS) as pool:
+            list(pool.map(lambda s: reader.describe(s["executionArn"], s["status"]), missing))
+
+
 def _matches(reader: Reader, summary: dict, query: str) -> bool:
     if query in summary["name"].lower():
         return True
@@ -94,13 +106,19 @@ def executions(reader: Reader, machine: str | None = None, status: str | None = 
     listed.sort(key=lambda pair: pair[1]["startDate"], reverse=True)
     wanted = [(m, s) for m, s in listed if (not status or s["status"] == status) and (not machine or m.name == machine)]
     needle = query.strip().lower()
-    if needle:
-        wanted = [(m, s) for m, s in wanted if _matches(reader, s, needle)]
+    searched = None
+    if needle:  # names of all, inputs of the newest SEARCH_INPUTS (each input is read once, then kept)
+        searched = wanted[:SEARCH_INPUTS]
+        _describe_all(reader, [s for _, s in searched])
+        wanted = [(m, s) for m, s in searched if _matches(reader, s, needle)] + \
+                 [(m, s) for m, s in wanted[SEARCH_INPUTS:] if needle in s["name"].lower()]
+    _describe_all(reader, [s for _, s in wanted[:limit]])
     return {
         "machines": summary_of_machines,
         "executions": [_row(reader, m, s) for m, s in wanted[:limit]],
         "total": len(wanted),
         "limit": limit,
+        **({"searchedInputs": len(searched)} if searched is not None else {}),
     }
 
 

@@ -30,6 +30,7 @@ EXECUTION_END_EVENTS = {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimed
 UNREADABLE = ("LocalStack cannot read this execution back: its name has characters that DescribeExecution "
               "refuses (LocalStack accepts them when starting it).")
 CACHE_LIMIT = 20_000  # descriptions kept (one per execution and status); finished executions never change
+SUMMARY_SECONDS = 0.5  # how long one ListExecutions answer serves
 
 
 class Unavailable(Exception):
@@ -81,6 +82,7 @@ class Reader:
         self._described: dict[tuple[str, str], dict | None] = {}  # (arn, status) -> description; None: unreadable
         self._definitions: dict[str, dict] = {}  # execution arn -> the definition it runs
         self._ended: dict[str, list[dict]] = {}  # histories of ended executions (they never change)
+        self._summaries: dict[str, tuple[float, list[dict]]] = {}  # machine arn -> (read at, ListExecutions)
 
     @property
     def sfn(self) -> Any:
@@ -143,14 +145,19 @@ class Reader:
     # --- executions -----------------------------------------------------------------------------------------
 
     def summaries(self, machine: Machine, status: str | None = None) -> list[dict]:
-        """ListExecutions of one machine, newest first (EXPRESS machines have none to list)."""
+        """ListExecutions of one machine, newest first (EXPRESS machines have none to list). One read serves all
+        callers for ``SUMMARY_SECONDS``: a page's list and its waiting tasks, and pages polling the same second."""
         if machine.type != "STANDARD":
             return []
-        arguments = {"stateMachineArn": machine.arn, **({"statusFilter": status} if status else {})}
-        with self.aws():
-            found = [e for page in self.sfn.get_paginator("list_executions").paginate(**arguments)
-                     for e in page["executions"]]
-        return sorted(found, key=lambda e: e["startDate"], reverse=True)
+        cached = self._summaries.get(machine.arn)
+        if cached is None or time.monotonic() - cached[0] > SUMMARY_SECONDS:
+            pages = {"PageSize": 1000}  # LocalStack filters every execution of every machine for each page
+            with self.aws():
+                found = [e for page in self.sfn.get_paginator("list_executions").paginate(
+                         stateMachineArn=machine.arn, PaginationConfig=pages) for e in page["executions"]]
+            found.sort(key=lambda e: e["startDate"], reverse=True)
+            cached = self._summaries[machine.arn] = (time.monotonic(), found)
+        return [e for e in cached[1] if not status or e["status"] == status]
 
     def describe(self, arn: str, status: str | None = None) -> dict | None:
         """DescribeExecution (None for an unreadable execution). What it says changes only with the status,
@@ -170,6 +177,10 @@ class Reader:
                 self._described.clear()
             self._described[key] = described
         return described
+
+    def described(self, arn: str, status: str) -> bool:
+        """Whether the description for this status is known (unreadable counts as known)."""
+        return (arn, status) in self._described
 
     def forget(self, keep: set[str]) -> None:
         """Drop cached descriptions of executions no longer listed (deleted machines, a LocalStack restart)."""

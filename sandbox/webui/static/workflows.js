@@ -119,7 +119,8 @@ function render(data) {
   $("empty").hidden = current.length !== 0;
   $("executions-count").textContent = data.total ? `(${data.total})` : "";
   $("more").hidden = !(data.total > current.length);
-  $("more-text").textContent = `Showing the newest ${current.length} of ${data.total}.`;
+  const searched = data.searchedInputs >= 1000 ? " (the search read the inputs of the newest 1000 executions, and the names of all)" : "";
+  $("more-text").textContent = `Showing the newest ${current.length} of ${data.total}.${searched}`;
   const tasks = data.tasks || [];
   $("tasks").querySelector("tbody").replaceChildren(...tasks.map(taskRow));
   $("tasks-panel").hidden = tasks.length === 0;
