@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -230,3 +232,30 @@ def test_the_demo_is_recognised_by_its_tag_and_titles_cannot_drive_the_terminal(
     assert "\x1b" not in table and "\x07" not in table
     assert "Deploy \\x1b]0;pwned\\x07" in table
     assert "\x1b" not in console.cli("history", name).stdout
+
+
+def test_a_closed_page_stops_its_polling_at_once(console: Console) -> None:
+    """The poller's cost follows the open pages: a page's event stream subscribes, and closing the page (the
+    connection) unsubscribes it at once, not at the stream's next write; with no page open nothing polls."""
+    with running_webui(console.home, console.localstack.settings.localstack_port) as base:  # type: ignore
+        live = f"{base}/workflows/api/live"
+        address = urlsplit(base)
+        pages = []
+        for _ in range(3):
+            page = socket.create_connection((address.hostname, address.port), timeout=30)
+            page.sendall(f"GET /workflows/api/events HTTP/1.1\r\nHost: {address.netloc}\r\n\r\n".encode())
+            received = b""
+            while b"event: update" not in received:
+                received += page.recv(65536)
+            pages.append(page)
+        assert {k: v for k, v in requests.get(live, timeout=30).json().items() if k in ("pages", "watches")} \
+            == {"pages": 3, "watches": 1}  # three pages, one poll
+        for page in pages:
+            page.close()
+        deadline = time.monotonic() + 3  # well under the 15 s between keep-alive writes
+        while (stats := requests.get(live, timeout=30).json())["pages"]:
+            assert time.monotonic() < deadline, stats
+            time.sleep(0.1)
+        assert stats["watches"] == 0
+        time.sleep(2 * stats["intervalSeconds"] + 0.5)
+        assert requests.get(live, timeout=30).json()["polls"] == stats["polls"]
