@@ -89,7 +89,7 @@ function updateCard(card, task, demo) {
   part(card, ".demo-answer").hidden = !demo;
   part(card, ".answer").hidden = demo || !answerable;
   part(card, ".take").hidden = answerable || task.kind !== "activity" || Boolean(task.worker);
-  part(card, ".heartbeat-actions").hidden = !answerable;
+  part(card, ".heartbeat-actions").hidden = !answerable || !task.heartbeatSeconds;  // only where one is expected
   if (demo) {
     const delivery = part(card, ".delivery");
     delivery.hidden = !task.delivery;
