@@ -6,7 +6,8 @@ in the sandbox home (``console.json``, mode 0600):
 - when the console last sent a heartbeat for a token (history records no heartbeats; the heartbeat deadline
   shown is counted from the last one known here).
 
-Small and bounded: entries older than a day go, and at most ``LIMIT`` of each are kept.
+Small and bounded: entries older than a day go, and at most ``LIMIT`` of each are kept. Where the file cannot be
+written (docker mode mounts the sandbox home read-only into the web UI), the ledger lives in memory.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,32 +26,50 @@ from lambdas.approval import token_hash
 
 LIMIT = 500
 KEEP = timedelta(days=1)
+log = logging.getLogger("sandbox.console")
 
 
 class Ledger:
     def __init__(self, home: Path) -> None:
         self.path = home / "console.json"
+        self._memory: dict[str, Any] | None = None  # used instead of the file where it cannot be written
 
     def _read(self) -> dict[str, Any]:
+        if self._memory is not None:
+            return self._memory
         try:
             data = json.loads(self.path.read_text())
         except (OSError, ValueError):
             return {"activities": {}, "heartbeats": {}}
         return data if isinstance(data, dict) else {"activities": {}, "heartbeats": {}}
 
+    @staticmethod
+    def _prune(data: dict[str, Any]) -> None:
+        cutoff = (datetime.now(UTC) - KEEP).isoformat()
+        for section in ("activities", "heartbeats"):
+            entries = {k: v for k, v in (data.get(section) or {}).items() if str(v.get("at", "")) >= cutoff}
+            data[section] = dict(sorted(entries.items(), key=lambda item: str(item[1].get("at", "")))[-LIMIT:])
+
     @contextlib.contextmanager
     def _changing(self) -> Iterator[dict[str, Any]]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = os.open(self.path.with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o600)
+        lock = None
+        if self._memory is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                lock = os.open(self.path.with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o600)
+            except OSError as error:  # e.g. the sandbox home mounted read-only into the web UI's container
+                log.warning("cannot write %s (%s); the console keeps what it learns in memory", self.path, error)
+                self._memory = self._read()
+        if lock is None:
+            assert self._memory is not None
+            yield self._memory
+            self._prune(self._memory)
+            return
         try:
             fcntl.flock(lock, fcntl.LOCK_EX)
             data = self._read()
             yield data
-            cutoff = (datetime.now(UTC) - KEEP).isoformat()
-            for section in ("activities", "heartbeats"):
-                entries = {k: v for k, v in (data.get(section) or {}).items() if str(v.get("at", "")) >= cutoff}
-                newest = sorted(entries.items(), key=lambda item: str(item[1].get("at", "")))[-LIMIT:]
-                data[section] = dict(newest)
+            self._prune(data)
             temporary = self.path.with_suffix(".tmp")
             descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
             with os.fdopen(descriptor, "w") as handle:
