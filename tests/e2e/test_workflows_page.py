@@ -141,3 +141,30 @@ def test_the_caught_email_links_to_its_execution(sandbox: Settings, ui: str, pag
     found = requests.get(f"{ui}/workflows/lookup", params={"token": requests.utils.unquote(token)},
                          allow_redirects=False, timeout=30)
     assert (found.status_code, found.headers["Location"]) == (303, demo_url(sandbox, name))
+
+
+def test_a_failed_send_is_shown_as_retrying(sandbox: Settings, ui: str, page) -> None:
+    """Issue 15 item 8: while the verification message waits for SQS to deliver it again after a failed
+    send-verification run, the page says it is retrying and when, instead of "being sent"."""
+    outputs = workflow.load_outputs(sandbox)
+    lam = workflow.client(sandbox, "lambda")
+    function = outputs["functions"]["send_verification"]
+    original = lam.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
+    broken = {**original, "TOPIC_ARN": f"{original['TOPIC_ARN']}-missing"}  # every publish fails
+    lam.update_function_configuration(FunctionName=function, Environment={"Variables": broken})
+    lam.get_waiter("function_updated_v2").wait(FunctionName=function)
+    name = None
+    try:
+        name, _ = start_request(sandbox)
+        page.goto(f"{ui}{demo_url(sandbox, name)}")
+        retrying = page.locator('#task-list .delivery[data-delivery="retrying"]')
+        retrying.wait_for()
+        assert "retrying, delivery 2" in retrying.inner_text()
+        assert page.locator("#task-list a.approve").is_hidden()
+        screenshot(page, "retrying")
+    finally:
+        lam.update_function_configuration(FunctionName=function, Environment={"Variables": original})
+        lam.get_waiter("function_updated_v2").wait(FunctionName=function)
+        if name:
+            workflow.client(sandbox, "stepfunctions").stop_execution(
+                executionArn=f"{outputs['state_machine_arn'].replace(':stateMachine:', ':execution:')}:{name}")
