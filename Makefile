@@ -8,14 +8,17 @@ SANDBOX   := $(VENV)/bin/sandbox
 MODE      ?= auto
 PYTEST    := $(PY) -m pytest
 STAMP     := $(VENV)/.installed
-export MODE PAYLOAD NAME
+export MODE PAYLOAD NAME MACHINE STATUS SEARCH TASK SUCCESS FAILURE CAUSE HEARTBEAT JSON
+# Options of the workflow commands, from make variables (MACHINE=, STATUS=, JSON=1 ...).
+JSON_FLAG  = $(if $(JSON),--json)
+MACHINE_FLAG = $(if $(MACHINE),--machine "$$MACHINE")
 
-.PHONY: help install up down status logs deploy destroy trigger executions history open \
+.PHONY: help install up down status logs deploy destroy trigger executions history tasks answer open \
         test test-unit test-integration e2e e2e-docker bench lint clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo; echo "  Variables: MODE=local|docker|auto (default auto), PAYLOAD='{...}' for trigger, NAME=... for history,"
+	@echo; echo "  Variables: MODE=local|docker|auto (default auto), PAYLOAD='{...}' for trigger, NAME=... for history and answer,"
 	@echo "  LOCALSTACK_PORT, SMTP_PORT, MAILCATCHER_PORT, SANDBOX_HOME, APPROVER_EMAIL, APPROVAL_TIMEOUT_SECONDS (see README)"
 
 install: $(STAMP) ## create .venv with a Python >= 3.12 and the pinned packages
@@ -51,11 +54,18 @@ destroy: $(STAMP) ## remove the pipeline from LocalStack
 trigger: $(STAMP) ## send one approval request (PAYLOAD='{"title": "..."}'); prints the execution name
 	@$(SANDBOX) trigger "$${PAYLOAD:-}"
 
-executions: $(STAMP) ## list recent executions
-	@$(SANDBOX) executions
+executions: $(STAMP) ## recent executions of every state machine (MACHINE=, STATUS=, SEARCH=, JSON=1)
+	@$(SANDBOX) executions $(MACHINE_FLAG) $(if $(STATUS),--status "$$STATUS") $(if $(SEARCH),--search "$$SEARCH") $(JSON_FLAG)
 
-history: $(STAMP) ## state transitions of one execution (NAME=...)
-	@$(SANDBOX) history "$${NAME:-}"
+history: $(STAMP) ## state transitions of one execution (NAME=..., MACHINE= when several have that name)
+	@$(SANDBOX) history "$${NAME:-}" $(MACHINE_FLAG) $(JSON_FLAG)
+
+tasks: $(STAMP) ## every task waiting on a task token or an activity worker, all machines (MACHINE=, JSON=1)
+	@$(SANDBOX) tasks $(MACHINE_FLAG) $(JSON_FLAG)
+
+answer: $(STAMP) ## answer a waiting task: NAME=... and SUCCESS='{...}' | FAILURE=Error [CAUSE=...] | HEARTBEAT=1 (TASK=, MACHINE=)
+	@$(SANDBOX) answer "$${NAME:-}" $(MACHINE_FLAG) $(if $(TASK),--task "$$TASK") $(JSON_FLAG) \
+	  $(if $(SUCCESS),--success "$$SUCCESS",$(if $(FAILURE),--failure "$$FAILURE" $(if $(CAUSE),--cause "$$CAUSE"),$(if $(HEARTBEAT),--heartbeat)))
 
 open: $(STAMP) ## print the web UI URLs (mail catcher and Workflows page)
 	@$(SANDBOX) open

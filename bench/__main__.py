@@ -7,7 +7,8 @@ Prints a table and writes <SANDBOX_HOME>/bench.json (and bench.png when matplotl
 
 Environment: BENCH_QUICK=1 (a harness smoke run: 3 runs, N=5, 200 messages), BENCH_RUNS, BENCH_N,
 BENCH_INGEST_MESSAGES, BENCH_INGEST_CONNECTIONS, BENCH_SKIP_UP=1 (keep the running sandbox, no up_ready_s),
-BENCH_ONLY=latency,load,ingest (a subset of the phases, for profiling one of them).
+BENCH_ONLY=latency,load,ingest,console (a subset of the phases, for profiling one of them), BENCH_CONSOLE_EXECUTIONS
+(the console figure's executions, default 1000 over 5 machines).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import ingest
+from bench import console, ingest
 from bench.load import run_load
 from bench.memory import Sampler, pid_from_file, sample
 from bench.pipeline import BenchError, Pipeline, Run, not_running_reason
@@ -51,6 +52,7 @@ TARGETS = {
     "peak_rss_mb": ("<=", 2560),
     "up_ready_s": ("<=", 15),
     "catcher_vs_maildev": (">=", 1.5),
+    "console_list_ms": ("<=", 1000),
 }
 
 
@@ -72,6 +74,7 @@ def plan() -> dict[str, Any]:
         "ingest_connections": _env_int("BENCH_INGEST_CONNECTIONS", 4),
         "skip_up": os.environ.get("BENCH_SKIP_UP", "") not in ("", "0"),
         "only": {p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()},
+        "console_executions": _env_int("BENCH_CONSOLE_EXECUTIONS", 100 if quick else 1000),
     }
 
 
@@ -272,6 +275,12 @@ def print_table(result: dict[str, Any]) -> None:
         f"{result.get('ingest_messages')} msgs / {result.get('ingest_connections')} connections")
     row("maildev_msgs_per_s", "MailDev ingest", "msg/s", result.get("maildev_setting", ""))
     row("catcher_vs_maildev", "catcher ÷ MailDev", "×")
+    row("console_list_ms", "Workflows list, warm (p50)", "ms",
+        f"{result.get('console_executions')} executions / {result.get('console_machines')} machines")
+    row("console_list_cold_ms", "Workflows list, first read", "ms")
+    row("console_search_ms", "Workflows search over inputs (p50)", "ms")
+    row("console_streams_closed", "live updates after 10 pages closed")
+    row("console_polls_while_closed", "polls while no page is open")
     headers = ("figure", "value", "target", "depends on")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print()
@@ -361,6 +370,9 @@ def main() -> int:
         phase(f"Catcher vs MailDev ingest ({config['ingest_messages']} messages, "
               f"{config['ingest_connections']} connections)",
               lambda: ingest.compare(config["ingest_messages"], config["ingest_connections"]))
+    if wanted("console"):  # last: it leaves its executions in LocalStack until the next restart
+        phase(f"Workflows list over {config['console_executions']} executions on 5 machines",
+              lambda: console.measure(settings, executions=config["console_executions"]))
     return _finish(result, errors, settings, began, measured)
 
 

@@ -1,7 +1,7 @@
 """The approval contract: what the Lambdas, the Workflows page, the CLI and the bench agree on.
 
 - the verification message the state machine sends to SQS (its `taskToken` and fields), and how the waiting task's
-  token is found in an execution's history;
+  token is found in an execution's history (`waiting_tasks` reads any machine's open tasks; this is the demo's);
 - where a task's records live in the records bucket (keyed by a hash, so tokens stay out of object names);
 - the Approve/Reject link format;
 - the mail's `Execution:` line, which ties a caught email to its execution.
@@ -18,10 +18,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-CALLBACK_SUFFIX = ".waitForTaskToken"
+from lambdas.waiting_tasks import CALLBACK_SUFFIX, waiting_tasks
+
+__all__ = ["ACTIONS", "CALLBACK_SUFFIX", "decision_key", "decision_links", "execution_in_mail", "execution_line",
+           "task_key", "token_hash", "verification_message", "waiting_message", "waiting_token"]
+
 ACTIONS = {"approve": "approved", "reject": "rejected"}
-# History events that close the task the execution was waiting in (or the execution itself).
-_CLOSING = ("TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed")
 
 
 # --- records in the bucket -----------------------------------------------------------------------------------------
@@ -90,17 +92,13 @@ def verification_message(parameters: Any) -> dict | None:
 
 def waiting_message(events: Iterable[Mapping]) -> dict | None:
     """The verification message of the callback task still waiting, from history events in chronological order
-    (a tail of the history will do); None when no callback task is open."""
-    message = None
-    for event in events:
-        kind = str(event.get("type", ""))
-        if kind == "TaskScheduled":
-            details = event.get("taskScheduledEventDetails") or {}
-            is_callback = str(details.get("resource", "")).endswith(CALLBACK_SUFFIX)
-            message = verification_message(details.get("parameters")) if is_callback else None
-        elif kind in _CLOSING or (kind.startswith("Execution") and kind != "ExecutionStarted"):
-            message = None
-    return message
+    (a tail of the history will do); None when no callback task is open. The generic reader finds the open tasks;
+    the demo's is the one whose parameters carry a verification message."""
+    for task in reversed(waiting_tasks(list(events), {})):
+        message = verification_message(task.parameters) if task.kind == "callback" else None
+        if message:
+            return message
+    return None
 
 
 def waiting_token(events: Iterable[Mapping]) -> str | None:

@@ -62,8 +62,9 @@ def respond(status: int, as_json: bool, payload: dict, title: str, body_html: st
     headers = {
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
-        # The token is in the URL: keep it out of Referer headers of anything the page might load.
-        "Referrer-Policy": "no-referrer",
+        # The token is in the URL: keep it out of Referer headers sent to any other origin. Not no-referrer: under
+        # it a browser sends `Origin: null` with the confirm form's own POST, which the cross-site check refuses.
+        "Referrer-Policy": "same-origin",
         "X-Frame-Options": "DENY",
     }
     if as_json:

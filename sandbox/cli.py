@@ -15,9 +15,10 @@ import webbrowser
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sandbox import docker_mode
+from sandbox import commands, docker_mode
 from sandbox.config import Settings
 from sandbox.services import ServiceError, local_services, url_ready
+from sandbox.terminal import say, table
 
 MODES = ("local", "docker", "auto")
 
@@ -27,7 +28,7 @@ class UserError(Exception):
 
 
 def _say(message: str) -> None:
-    print(message, flush=True)
+    say(message)
 
 
 def _step(label: str) -> Callable[[], None]:
@@ -190,71 +191,6 @@ def cmd_destroy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _load_payload(raw: str | None) -> dict:
-    if not raw:
-        return {"title": "Sandbox approval request"}
-    source = raw
-    if raw.startswith("@"):
-        try:
-            source = Path(raw[1:]).read_text()
-        except OSError as error:
-            raise UserError(f"cannot read payload file {raw[1:]}: {error.strerror}") from None
-    try:
-        payload = json.loads(source)
-    except json.JSONDecodeError as error:
-        raise UserError(f"payload is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
-    if not isinstance(payload, dict):
-        raise UserError("payload must be a JSON object, e.g. '{\"title\": \"Deploy v2\"}'")
-    return payload
-
-
-def cmd_trigger(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox import workflow
-
-    payload = _load_payload(args.payload)
-    _require_deployed(settings)
-    name = workflow.trigger(settings, payload)
-    _say(name)
-    return 0
-
-
-def cmd_executions(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox import workflow
-
-    _require_deployed(settings)
-    rows = workflow.list_executions(settings, limit=args.limit)
-    _table(
-        ("name", "status", "decision", "title", "started", "duration"),
-        [
-            (
-                str(r.get("name", "")),
-                str(r.get("status", "")),
-                str(r.get("decision") or "-"),
-                str(r.get("title") or ""),
-                str(r.get("started", "")),
-                str(r.get("duration", "")),
-            )
-            for r in rows
-        ],
-    )
-    return 0
-
-
-def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
-    from sandbox import workflow
-
-    if not args.name.strip():
-        raise UserError("an execution name is needed: `make history NAME=<name>` (see `make executions`)")
-    _require_deployed(settings)
-    steps = workflow.execution_history(settings, args.name)
-    _table(
-        ("time", "event", "state", "detail"),
-        [(str(s.get("time", "")), str(s.get("type", "")), str(s.get("state") or ""), str(s.get("detail") or ""))
-         for s in steps],
-    )
-    return 0
-
-
 def cmd_open(args: argparse.Namespace, settings: Settings) -> int:
     mail, workflows = f"{settings.mail_url}/", f"{settings.mail_url}/workflows"
     _say(f"Mail:      {mail}")
@@ -267,12 +203,6 @@ def cmd_open(args: argparse.Namespace, settings: Settings) -> int:
 def _require_localstack(settings: Settings) -> None:
     if not url_ready(f"{settings.localstack_url}/_localstack/health"):
         raise UserError(f"LocalStack does not answer at {settings.localstack_url}; run `make up` first")
-
-
-def _require_deployed(settings: Settings) -> None:
-    _require_localstack(settings)
-    if not settings.outputs_path.exists():
-        raise UserError("the pipeline is not deployed; run `make deploy` (or `make up`)")
 
 
 def _print_endpoints(settings: Settings, mode: str) -> None:
@@ -290,16 +220,7 @@ def _print_endpoints(settings: Settings, mode: str) -> None:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    print(line.rstrip())
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    if not rows:
-        print("(none)")
+    table(headers, rows)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -330,12 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("deploy", cmd_deploy, "create or update the pipeline in LocalStack (idempotent)")
     p.add_argument("--dry-run", action="store_true", help="print what would be created, create nothing")
     add("destroy", cmd_destroy, "remove the pipeline from LocalStack")
-    p = add("trigger", cmd_trigger, "send a manual approval request; prints the execution name")
-    p.add_argument("payload", nargs="?", help="request as JSON, or @file.json (default: a sample title)")
-    p = add("executions", cmd_executions, "list recent executions of the state machine")
-    p.add_argument("--limit", type=int, default=20)
-    p = add("history", cmd_history, "show the state transitions of one execution")
-    p.add_argument("name", help="execution name (as printed by `trigger`) or ARN")
+    commands.register(add)
     p = add("open", cmd_open, "print the web UI URLs (mail and workflows)")
     p.add_argument("--browser", action="store_true", help="also open the Workflows page in the default browser")
     return parser
@@ -346,7 +262,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from bootstrap.config import ConfigError
     from sandbox.workflow import WorkflowError
 
-    return (UserError, ServiceError, ConfigError, WorkflowError)
+    return (UserError, ServiceError, ConfigError, WorkflowError, *commands.user_errors())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

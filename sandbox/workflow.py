@@ -1,7 +1,9 @@
-"""Drive and read the WaitForCallback workflow: start requests, list executions, read their history.
+"""Drive and read the demo's WaitForCallback workflow: start requests, read an execution's status and history,
+and what its input and end mean (the request's title, the decision).
 
-Used by the CLI (`sandbox trigger|executions|history`), the Workflows page and the tests. Everything reads the
-deployment from `outputs.json` (written by `bootstrap.deploy`) and talks to LocalStack with the test credentials.
+Used by the CLI (`sandbox trigger|history`), the console (`sandbox.console`, for the demo's rows), the bench and
+the tests. Starting reads the deployment from `outputs.json` (written by `bootstrap.deploy`); everything talks to
+LocalStack with the test credentials. Listing executions of every machine is `sandbox.console`'s.
 """
 
 from __future__ import annotations
@@ -139,14 +141,6 @@ def decision_of(described: dict) -> str | None:
     return {"ApprovalRejected": "rejected", "ApprovalTimedOut": "timed out"}.get(described.get("error") or "")
 
 
-def _duration(start: datetime, stop: datetime | None) -> str:
-    seconds = ((stop or datetime.now(start.tzinfo)) - start).total_seconds()
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, seconds = divmod(int(seconds), 60)
-    return f"{minutes} min {seconds} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
-
-
 def describe(settings: Settings, name_or_arn: str) -> dict:
     """DescribeExecution, with a clear error for an unknown name."""
     arn = execution_arn(settings, name_or_arn)
@@ -156,29 +150,6 @@ def describe(settings: Settings, name_or_arn: str) -> dict:
         if "ExecutionDoesNotExist" in str(error):
             raise WorkflowError(f"no execution named {name_or_arn!r}; see `make executions`") from None
         raise
-
-
-def list_executions(settings: Settings, limit: int = 20) -> list[dict]:
-    """Newest first: name, arn, status, decision, title, started, stopped, duration, error."""
-    machine = load_outputs(settings)["state_machine_arn"]
-    sfn = client(settings, "stepfunctions")
-    summaries = sfn.list_executions(stateMachineArn=machine, maxResults=max(1, min(limit, 1000)))["executions"]
-    summaries.sort(key=lambda s: s["startDate"], reverse=True)
-    rows = []
-    for summary in summaries[:limit]:
-        described = sfn.describe_execution(executionArn=summary["executionArn"])
-        rows.append({
-            "name": summary["name"],
-            "arn": summary["executionArn"],
-            "status": described["status"],
-            "decision": decision_of(described),
-            "title": request_of(described.get("input")).get("title", ""),
-            "started": described["startDate"].isoformat(timespec="seconds"),
-            "stopped": described["stopDate"].isoformat(timespec="seconds") if described.get("stopDate") else None,
-            "duration": _duration(described["startDate"], described.get("stopDate")),
-            "error": described.get("error"),
-        })
-    return rows
 
 
 def _history_events(settings: Settings, arn: str) -> Iterable[dict]:

@@ -1,12 +1,10 @@
-"""Draw a state machine (its ASL definition) as an SVG graph, top-down, coloured by an execution's progress.
+"""Draw a state machine (its ASL definition) as an SVG graph, coloured by an execution's progress. Pure.
 
-Pure: a dict in, a string out. The Workflows page feeds it the definition LocalStack returns from
-DescribeStateMachine, so the drawing follows the deployed workflow, not a copy of it.
-
-Layout: a "Start" marker, one box per top-level state, an "End" marker after the terminal states. States are put
-in layers by their longest distance from StartAt (loops ignored), so every transition points down; within a layer
-a state sits under its parents, the first transition (``Next``) straight below and the others (``Catch``,
-further ``Choices``) to its right, which draws the main path as a straight column and the error paths beside it.
+The Workflows page feeds it the definition LocalStack returns for the execution, so the drawing follows the
+deployed workflow, not a copy of it. ``asl`` reads the definition into scopes, ``layout`` places them; this module
+draws the result and reads an execution's history into a ``Progress``: which states it visited, where it waits
+on a task token or an activity, where it ended and which transitions it took (also inside Parallel branches and
+Map iterations, by following each event's ``previousEventId``).
 """
 
 from __future__ import annotations
@@ -15,52 +13,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-START = "__start__"
-END = "__end__"
+from sandbox.console.asl import END, START, DefinitionError, Transition, all_states, read_scope
 
-NODE_WIDTH = 210
-NODE_HEIGHT = 46
-MARKER_WIDTH = 64
-MARKER_HEIGHT = 26
-COLUMN_GAP = 50
-LAYER_GAP = 62
-MARGIN = 20
+from .layout import Block, Node, layout_scope
+
+__all__ = ["END", "START", "DefinitionError", "Progress", "layout", "progress_from_history", "render_svg",
+           "transitions"]
+
 MAX_LABEL = 30
 LABEL_CHARS = 24
+LETTER = 6.5  # px per letter of an edge label, to keep the drawing wide enough for it
 
 # Node statuses the drawing knows; anything else is drawn as not visited.
 STATUSES = ("visited", "running", "waiting", "succeeded", "failed", "end-succeeded", "end-failed")
-
-
-@dataclass(frozen=True)
-class Transition:
-    source: str
-    target: str
-    kind: str  # next | default | choice | catch | end | start
-    label: str = ""
-
-
-@dataclass
-class Node:
-    name: str
-    kind: str  # the ASL Type, or Start / End for the markers
-    layer: int = 0
-    x: float = 0.0  # centre
-    y: float = 0.0  # top
-    width: float = NODE_WIDTH
-    height: float = NODE_HEIGHT
-
-    @property
-    def bottom(self) -> float:
-        return self.y + self.height
-
-
-@dataclass
-class Layout:
-    nodes: dict[str, Node]
-    edges: list[Transition]
-    width: float
-    height: float
 
 
 @dataclass
@@ -71,138 +36,13 @@ class Progress:
     taken: set[tuple[str, str]] = field(default_factory=set)
 
 
-class DefinitionError(ValueError):
-    """The definition is not a state machine this module can draw (no States, StartAt missing...)."""
-
-
-def _is_terminal(state: Mapping) -> bool:
-    return state.get("Type") in ("Succeed", "Fail") or bool(state.get("End"))
-
-
-def _catch_label(errors: list[str]) -> str:
-    return ", ".join(errors)
+def layout(definition: Mapping) -> Block:
+    return layout_scope(read_scope(definition))
 
 
 def transitions(definition: Mapping) -> list[Transition]:
-    """Every transition of the top-level states, in definition order, plus Start and End."""
-    states = definition.get("States")
-    start = definition.get("StartAt")
-    if not isinstance(states, Mapping) or not states:
-        raise DefinitionError("the definition has no States")
-    if start not in states:
-        raise DefinitionError(f"StartAt {start!r} is not one of the States")
-    edges = [Transition(START, str(start), "start")]
-    for name, state in states.items():
-        if not isinstance(state, Mapping):
-            raise DefinitionError(f"state {name!r} is not an object")
-        if state.get("Next"):
-            edges.append(Transition(name, state["Next"], "next"))
-        for choice in state.get("Choices") or ():
-            if isinstance(choice, Mapping) and choice.get("Next"):
-                edges.append(Transition(name, choice["Next"], "choice"))
-        if state.get("Default"):
-            edges.append(Transition(name, state["Default"], "default", "default"))
-        for catcher in state.get("Catch") or ():
-            if isinstance(catcher, Mapping) and catcher.get("Next"):
-                edges.append(Transition(name, catcher["Next"], "catch",
-                                        _catch_label(list(catcher.get("ErrorEquals") or []))))
-        if _is_terminal(state):
-            edges.append(Transition(name, END, "end"))
-    unknown = sorted({e.target for e in edges if e.target != END and e.target not in states})
-    if unknown:
-        raise DefinitionError(f"transitions to unknown states: {', '.join(unknown)}")
-    return edges
-
-
-def _layers(edges: list[Transition]) -> dict[str, int]:
-    """Longest-path layer of every node reachable from Start; edges closing a loop are ignored."""
-    children: dict[str, list[str]] = {}
-    for edge in edges:
-        children.setdefault(edge.source, []).append(edge.target)
-    # Depth-first order, to tell loop-closing (back) edges apart.
-    order: list[str] = []
-    on_path: set[str] = set()
-    seen: set[str] = set()
-    back: set[tuple[str, str]] = set()
-
-    def visit(node: str) -> None:
-        seen.add(node)
-        on_path.add(node)
-        for child in children.get(node, []):
-            if child in on_path:
-                back.add((node, child))
-            elif child not in seen:
-                visit(child)
-        on_path.discard(node)
-        order.append(node)
-
-    visit(START)
-    layer = {node: 0 for node in order}
-    for node in reversed(order):  # topological order of the forward edges
-        for child in children.get(node, []):
-            if (node, child) not in back:
-                layer[child] = max(layer[child], layer[node] + 1)
-    return layer
-
-
-def layout(definition: Mapping) -> Layout:
-    edges = transitions(definition)
-    states = definition["States"]
-    layer_of = _layers(edges)
-    # States no path reaches (allowed by nothing, but seen in drafts) go below everything else.
-    bottom = max(layer_of.values()) + 1
-    nodes: dict[str, Node] = {}
-    for name in [START, *states, END]:
-        if name == START:
-            node = Node(START, "Start", width=MARKER_WIDTH, height=MARKER_HEIGHT)
-        elif name == END:
-            if END not in layer_of:
-                continue
-            node = Node(END, "End", width=MARKER_WIDTH, height=MARKER_HEIGHT)
-        else:
-            node = Node(name, str(states[name].get("Type", "")))
-        node.layer = layer_of.get(name, bottom)
-        nodes[name] = node
-
-    parents: dict[str, list[str]] = {}
-    for edge in edges:
-        if edge.target in nodes and nodes[edge.target].layer > nodes[edge.source].layer:
-            parents.setdefault(edge.target, []).append(edge.source)
-    first_child: dict[str, str] = {}
-    for edge in edges:
-        first_child.setdefault(edge.source, edge.target)
-
-    # Horizontal placement, layer by layer: under the parents, pushed right until nothing overlaps.
-    by_layer: dict[int, list[Node]] = {}
-    for node in nodes.values():
-        by_layer.setdefault(node.layer, []).append(node)
-    sequence = {name: i for i, name in enumerate(nodes)}
-    for number in sorted(by_layer):
-        row = by_layer[number]
-
-        def wanted(node: Node) -> float:
-            sources = [nodes[p].x for p in parents.get(node.name, [])]
-            return sum(sources) / len(sources) if sources else 0.0
-
-        def main_path_first(node: Node) -> tuple[float, int, int]:
-            is_first = any(first_child.get(p) == node.name for p in parents.get(node.name, []))
-            return (wanted(node), 0 if is_first else 1, sequence[node.name])
-
-        row.sort(key=main_path_first)
-        right_edge = float("-inf")
-        for node in row:
-            x = max(wanted(node), right_edge + COLUMN_GAP + node.width / 2)
-            node.x = x
-            right_edge = x + node.width / 2
-
-    row_height = NODE_HEIGHT + LAYER_GAP
-    left = min(n.x - n.width / 2 for n in nodes.values())
-    right = max(n.x + n.width / 2 for n in nodes.values())
-    for node in nodes.values():
-        node.x += MARGIN - left
-        node.y = MARGIN + node.layer * row_height + (NODE_HEIGHT - node.height) / 2
-    height = MARGIN * 2 + (max(n.layer for n in nodes.values()) + 1) * row_height - LAYER_GAP
-    return Layout(nodes, [e for e in edges if e.target in nodes], right - left + 2 * MARGIN, height)
+    """The transitions of the top-level states, in definition order, plus Start and End."""
+    return read_scope(definition).transitions
 
 
 # --- SVG ---------------------------------------------------------------------------------------------------------
@@ -212,125 +52,178 @@ def _short(text: str, limit: int = MAX_LABEL) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _edge_path(source: Node, target: Node) -> tuple[str, float, float]:
-    """A curve from the bottom of source to the top of target (or round the right side for a loop), and where
-    its label goes: just above the arrowhead, where labels of edges from one state do not overlap."""
+def _edge_path(source: Node, target: Node, dx: float, dy: float) -> tuple[str, float, float]:
+    """A curve from the bottom of source to the top of target, round the right side for a loop, or a small loop
+    on the right of the state for a retry; and where its label goes (near the arrowhead, where labels of edges
+    from one state do not overlap)."""
+    if source is target:
+        x, top, bottom = dx + source.x + source.width / 2, dy + source.y + 10, dy + source.y + 30
+        path = f"M{x:.1f},{top:.1f} C{x + 34:.1f},{top - 8:.1f} {x + 34:.1f},{bottom + 8:.1f} {x:.1f},{bottom:.1f}"
+        return path, x + 30, top + 12
     if target.layer > source.layer:
-        x1, y1, x2, y2 = source.x, source.bottom, target.x, target.y
+        x1, y1, x2, y2 = dx + source.x, dy + source.bottom, dx + target.x, dy + target.y
         bend = max(24.0, (y2 - y1) / 2)
         path = f"M{x1:.1f},{y1:.1f} C{x1:.1f},{y1 + bend:.1f} {x2:.1f},{y2 - bend:.1f} {x2:.1f},{y2:.1f}"
         return path, x2, y2 - 8
-    # Loop back up (or sideways): leave right, come back in on the right.
-    x1, y1 = source.x + source.width / 2, source.y + source.height / 2
-    x2, y2 = target.x + target.width / 2, target.y + target.height / 2
+    x1, y1 = dx + source.x + source.width / 2, dy + source.y + min(source.height / 2, 30)
+    x2, y2 = dx + target.x + target.width / 2, dy + target.y + min(target.height / 2, 30)
     reach = max(x1, x2) + 60
     path = f"M{x1:.1f},{y1:.1f} C{reach:.1f},{y1:.1f} {reach:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
     return path, reach - 14, (y1 + y2) / 2
 
 
-def render_svg(definition: Mapping, progress: Progress | None = None) -> str:
-    """The state machine as an SVG element. Each state is a ``<g class="node STATUS" data-state=NAME
-    data-status=STATUS>``; each transition a ``<g class="edge KIND [taken]" data-from data-to>``. Colours come
-    from CSS classes (the page's stylesheet), so the page's CSP needs no inline styles."""
-    progress = progress or Progress()
-    drawing = layout(definition)
-    nodes = drawing.nodes
-    # Labels sit right of their arrowhead; widen the drawing so the last one is not cut off (~6.5 px a letter).
-    width = max([drawing.width] + [nodes[e.target].x + 12 + 6.5 * len(_short(e.label, LABEL_CHARS))
-                                   for e in drawing.edges if e.label])
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="workflow-graph" role="img" '
-        f'aria-label="State machine graph" viewBox="0 0 {width:.0f} {drawing.height:.0f}" '
-        f'width="{width:.0f}" height="{drawing.height:.0f}">',
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker>'
-        '<marker id="arrow-taken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead taken"/></marker></defs>',
-    ]
-    for edge in drawing.edges:
+def _status(progress: Progress, name: str) -> str:
+    status = progress.states.get(name, "")
+    return status if status in STATUSES else "not-visited"
+
+
+def _draw_block(block: Block, progress: Progress, dx: float, dy: float, parts: list[str]) -> float:
+    """Append the block's SVG at offset (dx, dy); returns how far right its labels reach."""
+    nodes = block.nodes
+    reach = dx + block.width
+    for edge in block.edges:
         source, target = nodes[edge.source], nodes[edge.target]
-        path, label_x, label_y = _edge_path(source, target)
+        path, label_x, label_y = _edge_path(source, target, dx, dy)
         taken = (edge.source, edge.target) in progress.taken
-        classes = f"edge {edge.kind}" + (" taken" if taken else "")
         marker = "arrow-taken" if taken else "arrow"
-        parts.append(
-            f'<g class="{classes}" data-from="{escape(edge.source)}" data-to="{escape(edge.target)}">'
-            f'<path d="{path}" marker-end="url(#{marker})"/>'
-        )
-        if edge.label:
-            parts.append(
-                f'<text class="edge-label" x="{label_x + 6:.1f}" y="{label_y:.1f}">'
-                f"<title>{escape(edge.label)}</title>{escape(_short(edge.label, LABEL_CHARS))}</text>"
-            )
+        parts.append(f'<g class="edge {edge.kind}{" taken" if taken else ""}" data-from="{escape(edge.source)}" '
+                     f'data-to="{escape(edge.target)}"><path d="{path}" marker-end="url(#{marker})"/>')
+        if edge.kind == "retry":  # the loop says it all; its rule shows on hover (no label to collide with)
+            parts.append(f"<title>{escape(edge.detail)}</title>")
+        elif edge.label:
+            label = _short(edge.label, LABEL_CHARS)
+            parts.append(f'<text class="edge-label" x="{label_x + 6:.1f}" y="{label_y:.1f}">'
+                         f"<title>{escape(edge.detail or edge.label)}</title>{escape(label)}</text>")
+            reach = max(reach, label_x + 12 + LETTER * len(label))
         parts.append("</g>")
     for node in nodes.values():
-        status = progress.states.get(node.name, "")
-        status = status if status in STATUSES else "not-visited"
-        left, top = node.x - node.width / 2, node.y
+        status = _status(progress, node.name)
+        left, top, centre = dx + node.x - node.width / 2, dy + node.y, dx + node.x
+        size = f'x="{left:.1f}" y="{top:.1f}" width="{node.width:.0f}" height="{node.height:.0f}"'
         if node.name in (START, END):
             parts.append(
                 f'<g class="node marker {status}" data-state="{node.name}" data-status="{status}">'
-                f'<rect x="{left:.1f}" y="{top:.1f}" width="{node.width:.0f}" height="{node.height:.0f}" '
-                f'rx="{node.height / 2:.0f}"/>'
-                f'<text class="name" x="{node.x:.1f}" y="{top + node.height / 2 + 4:.1f}">{node.kind}</text></g>'
-            )
+                f'<rect {size} rx="{node.height / 2:.0f}"/>'
+                f'<text class="name" x="{centre:.1f}" y="{top + node.height / 2 + 4:.1f}">{node.kind}</text></g>')
             continue
+        kind_class = node.kind.split(" ")[0].lower()
+        shown = f'{escape(node.kind)}{" · " + status if status != "not-visited" else ""}'
         parts.append(
-            f'<g class="node {escape(node.kind.lower())} {status}" data-state="{escape(node.name)}" '
-            f'data-status="{status}"><title>{escape(node.name)} ({escape(node.kind)}): {status}</title>'
-            f'<rect x="{left:.1f}" y="{top:.1f}" width="{node.width:.0f}" height="{node.height:.0f}" rx="6"/>'
-            f'<text class="name" x="{node.x:.1f}" y="{top + 20:.1f}">{escape(_short(node.name))}</text>'
-            f'<text class="kind" x="{node.x:.1f}" y="{top + 36:.1f}">{escape(node.kind)}'
-            f'{" · " + status if status != "not-visited" else ""}</text></g>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+            f'<g class="node {escape(kind_class)}{" container" if node.branches else ""} {status}" '
+            f'data-state="{escape(node.name)}" data-status="{status}">'
+            f"<title>{escape(node.name)} ({escape(node.kind)}): {status}</title>"
+            f'<rect {size} rx="6"/>'
+            f'<text class="name" x="{centre:.1f}" y="{top + 20:.1f}">{escape(_short(node.name))}</text>'
+            f'<text class="kind" x="{centre:.1f}" y="{top + 36:.1f}">{shown}</text></g>')
+        for branch in node.branches:
+            parts.append('<g class="branch">')
+            reach = max(reach, _draw_block(branch, progress, left + branch.x, top + branch.y, parts))
+            parts.append("</g>")
+    return reach
+
+
+def render_svg(definition: Mapping, progress: Progress | None = None) -> str:
+    """The state machine as an SVG element. Each state is a ``<g class="node TYPE STATUS" data-state=NAME
+    data-status=STATUS>`` (Parallel and Map also ``container``, their branches drawn inside); each transition a
+    ``<g class="edge KIND [taken]" data-from data-to>``. Colours come from CSS classes (the page's stylesheet), so
+    the page's CSP needs no inline styles."""
+    progress = progress or Progress()
+    drawing = layout(definition)
+    body: list[str] = []
+    width = max(drawing.width, _draw_block(drawing, progress, 0, 0, body))
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="workflow-graph" role="img" '
+        f'aria-label="State machine graph" viewBox="0 0 {width:.0f} {drawing.height:.0f}" '
+        f'width="{width:.0f}" height="{drawing.height:.0f}">'
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead"/></marker>'
+        '<marker id="arrow-taken" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" class="arrowhead taken"/></marker></defs>'
+    )
+    return head + "".join(body) + "</svg>"
 
 
 # --- progress from an execution's history --------------------------------------------------------------------------
+
+_STARTS = {"TaskScheduled", "ActivityScheduled", "LambdaFunctionScheduled"}
+_TASK_ENDS = {"TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed",
+              "ActivitySucceeded", "ActivityFailed", "ActivityTimedOut", "ActivityScheduleFailed"}
+_FAILURES = {"TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed", "ActivityFailed",
+             "ActivityTimedOut", "ActivityScheduleFailed", "LambdaFunctionFailed", "LambdaFunctionTimedOut",
+             "LambdaFunctionStartFailed", "LambdaFunctionScheduleFailed"}
+_EXECUTION_FAILED = {"ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"}
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Where an event happens in its branch: the state it is in (None between states) and the last it left."""
+
+    current: str | None
+    last: str | None
 
 
 def progress_from_history(events: Sequence[Mapping], definition: Mapping) -> Progress:
     """Which states an execution visited, where it waits or ended, which transitions it took.
 
-    ``events`` are GetExecutionHistory events in order (boto3 shapes: ``type``, ``stateEnteredEventDetails``...).
+    ``events`` are GetExecutionHistory events in order (boto3 shapes: ``type``, ``previousEventId``,
+    ``stateEnteredEventDetails``...). Each event continues the branch of its ``previousEventId`` (or of the event
+    before it when there is none), so concurrent Parallel branches and Map iterations are followed apart.
     """
-    states = definition.get("States") or {}
+    try:
+        states = all_states(read_scope(definition))
+    except DefinitionError:
+        states = {}
     progress = Progress()
-    previous = START
-    current: str | None = None
-    callback_pending = False
+    contexts: dict[object, _Context] = {}
+    waiting: dict[str, int] = {}  # state -> tasks in it that wait for a callback or an activity worker
+    previous: _Context = _Context(None, None)
+    ended = ""
     for event in events:
-        kind = event.get("type", "")
+        kind = str(event.get("type", ""))
+        parent = event.get("previousEventId")
+        context = contexts.get(parent, previous) if parent is not None else previous
         if kind.endswith("StateEntered"):
-            name = (event.get("stateEnteredEventDetails") or {}).get("name", "")
+            name = str((event.get("stateEnteredEventDetails") or {}).get("name", ""))
             progress.states[name] = "running"
-            progress.taken.add((previous, name))
-            current, callback_pending = name, False
+            if context.current is None:  # not the first state of a branch: the branch moved on from `last`
+                progress.taken.add((context.last or START, name))
+            context = _Context(name, None)
         elif kind.endswith("StateExited"):
-            name = (event.get("stateExitedEventDetails") or {}).get("name", "")
+            name = str((event.get("stateExitedEventDetails") or {}).get("name", ""))
             progress.states[name] = "visited"
-            previous, current = name, None
-        elif kind == "TaskScheduled":
-            resource = str((event.get("taskScheduledEventDetails") or {}).get("resource", ""))
-            callback_pending = resource.endswith(".waitForTaskToken")
-        elif kind in ("TaskSucceeded", "TaskFailed", "TaskTimedOut"):
-            callback_pending = False
+            context = _Context(None, name)
+        elif context.current is not None and (kind in _STARTS or kind in _TASK_ENDS or kind in _FAILURES):
+            name = context.current
+            details = event.get("taskScheduledEventDetails") or {}
+            if kind in _STARTS:  # a retry runs the state again
+                progress.states[name] = "running"
+            if kind == "ActivityScheduled" or str(details.get("resource", "")).endswith(".waitForTaskToken"):
+                waiting[name] = waiting.get(name, 0) + 1
+            elif kind in _TASK_ENDS and waiting.get(name):
+                waiting[name] -= 1
+            if kind in _FAILURES:
+                progress.states[name] = "failed"
         elif kind == "ExecutionSucceeded":
-            last = current or previous
-            progress.states[last] = "end-succeeded"
+            last = context.current or context.last or START
+            progress.states[last] = progress.states[END] = "end-succeeded"
             progress.taken.add((last, END))
-            progress.states[END] = "end-succeeded"
-        elif kind in ("ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"):
-            last = current or previous
+            ended = "succeeded"
+        elif kind in _EXECUTION_FAILED:
+            last = context.current or context.last or START
             if (states.get(last) or {}).get("Type") == "Fail":
-                progress.states[last] = "end-failed"
+                progress.states[last] = progress.states[END] = "end-failed"
                 progress.taken.add((last, END))
-                progress.states[END] = "end-failed"
             elif last != START:
                 progress.states[last] = "failed"
-    if current is not None and progress.states.get(current) == "running" and callback_pending:
-        progress.states[current] = "waiting"
+            ended = "failed"
+        contexts[event.get("id", len(contexts))] = previous = context
+    for name, status in progress.states.items():
+        if status != "running":
+            continue
+        if ended:  # a branch the end cut short
+            progress.states[name] = "failed" if ended == "failed" else "visited"
+        elif waiting.get(name):
+            progress.states[name] = "waiting"
     if progress.taken:
         progress.states.setdefault(START, "visited")
     return progress

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from workflows_support import browser, page, ui  # noqa: F401 - the Workflows browser tests' fixtures
 
 import bootstrap
 from sandbox import workflow

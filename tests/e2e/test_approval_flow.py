@@ -16,6 +16,8 @@ import requests
 from approval_support import as_json, post_form
 
 from sandbox import workflow
+from sandbox.console import listing
+from sandbox.console.reader import Reader
 
 VERIFY = "Request user verification"
 
@@ -44,7 +46,8 @@ def test_approve_confirm_page_then_post_succeeds_with_processing_result(request_
     assert output["processing"]["decision"] == "approved"
     assert output["processing"]["title"] == request.title
     assert ("TaskStateEntered", "Return to main processing") in request.history_types()
-    row = next(r for r in workflow.list_executions(request.settings, limit=50) if r["name"] == request.name)
+    listed = listing.executions(Reader(request.settings), limit=50)["executions"]
+    row = next(r for r in listed if r["name"] == request.name)
     assert (row["status"], row["decision"], row["title"]) == ("SUCCEEDED", "approved", request.title)
 
 

@@ -197,6 +197,9 @@ def decision_cases(api_path: str, real_token: str) -> list[Case]:
     return cases
 
 
+EXECUTIONS = "/workflows/api/machines/WaitForCallback/executions"
+
+
 def catcher_cases() -> list[Case]:
     """The catcher's JSON API, its web UI and the Workflows page it serves."""
     missing_id = "999999999"
@@ -222,17 +225,35 @@ def catcher_cases() -> list[Case]:
         Case("unknown view html", "GET", f"/view/{missing_id}/html", 404, "not found"),
         Case("unknown page", "GET", "/admin", 404, ""),
         Case("unknown execution", "GET", f"/workflows/no-such-execution-{uuid.uuid4().hex[:8]}", 404,
+             "no execution"),
+        Case("unknown execution JSON", "GET", f"{EXECUTIONS}/nope-{uuid.uuid4().hex[:8]}", 404,
              "no execution with this name"),
-        Case("unknown execution JSON", "GET", f"/workflows/api/executions/nope-{uuid.uuid4().hex[:8]}", 404,
-             "no execution with this name"),
-        Case("execution name not ASCII", "GET", "/workflows/%FF%FE", 404, "no execution with this name"),
-        Case("execution name not ASCII, JSON", "GET", "/workflows/api/executions/%FF%FE", 404,
-             "no execution with this name"),
-        Case("execution name with NUL", "GET", "/workflows/api/executions/a%00b", 400, "not a valid execution"),
-        Case("execution name 5000 chars", "GET", "/workflows/api/executions/" + "A" * 5000, 400,
+        Case("unknown state machine JSON", "GET", "/workflows/api/machines/NoSuchMachine/executions/x", 404,
+             "no state machine"),
+        Case("state machine name with a space", "GET", "/workflows/api/machines/a%20b/executions/x", 400,
+             "not a valid state machine"),
+        Case("execution name not ASCII", "GET", "/workflows/%FF%FE", 404, "no execution"),
+        Case("execution name not ASCII, JSON", "GET", f"{EXECUTIONS}/%FF%FE", (404, 422), "execution"),
+        Case("execution name with NUL", "GET", f"{EXECUTIONS}/a%00b", 400, "not a valid execution"),
+        Case("execution name 5000 chars", "GET", f"{EXECUTIONS}/" + "A" * 5000, 400, "not a valid execution"),
+        Case("events for a bad name", "GET", "/workflows/api/events?machine=WaitForCallback&execution=a%01b", 400,
              "not a valid execution"),
-        Case("events for a bad name", "GET", "/workflows/api/events?execution=%3Cscript%3E", 400,
-             "not a valid execution"),
+        Case("overview with a bad limit", "GET", "/workflows/api/overview?limit=9e9", 400, "limit"),
+        Case("overview with a bad status", "GET", "/workflows/api/overview?status=DONE", 400, "status"),
+        # Actions (start, answer, re-run): same-origin JSON only; bad bodies are 4xx.
+        Case("cross-site answer", "POST", f"{EXECUTIONS}/x/answer", 403, "Refused", body=b'{"action":"success"}',
+             headers=(("Content-Type", "application/json"), ("Origin", "http://evil.example"),
+                      ("Sec-Fetch-Site", "cross-site"))),
+        Case("form-encoded answer", "POST", f"{EXECUTIONS}/x/answer", 415, "JSON", body=b"action=success",
+             headers=(("Content-Type", "application/x-www-form-urlencoded"),)),
+        Case("answer with deep JSON", "POST", f"{EXECUTIONS}/x/answer", 400, "not valid JSON", body=b"[" * 50000,
+             headers=(("Content-Type", "application/json"),)),
+        Case("answer with a bad action", "POST", f"{EXECUTIONS}/x/answer", 400, "action", body=b'{"action":"x"}',
+             headers=(("Content-Type", "application/json"),)),
+        Case("start with input not JSON", "POST", "/workflows/api/machines/WaitForCallback/executions", 400,
+             "not valid JSON", body=b'{"input":"{nope"}', headers=(("Content-Type", "application/json"),)),
+        Case("start with a name LocalStack cannot read", "POST", "/workflows/api/machines/WaitForCallback/executions",
+             400, "name", body=b'{"name":"a:b"}', headers=(("Content-Type", "application/json"),)),
         # Tokens on the Workflows page's lookup.
         Case("lookup without token", "GET", "/workflows/lookup", 400, "no valid task token"),
         Case("lookup with 10 KB token", "GET", "/workflows/lookup?token=" + "A" * 10240, 400, "no valid task"),
@@ -257,7 +278,7 @@ def catcher_cases() -> list[Case]:
         Case("PATCH messages", "PATCH", "/api/v1/messages", 405, "Method Not Allowed"),
         Case("POST search", "POST", "/api/v1/search?query=a", 405, "Method Not Allowed"),
         Case("PUT workflows", "PUT", "/workflows", 405, "Method Not Allowed"),
-        Case("DELETE an execution", "DELETE", "/workflows/api/executions/x", 405, "Method Not Allowed"),
+        Case("DELETE an execution", "DELETE", f"{EXECUTIONS}/x", 405, "Method Not Allowed"),
         # Bodies: oversized, not UTF-8, wrong shapes.
         Case("30 MB delete body", "DELETE", "/api/v1/messages", 413, "too large", body=b"x" * (30 * MB)),
         Case("30 MB read-status body", "PUT", "/api/v1/messages", 413, "too large", body=b"x" * (30 * MB)),

@@ -265,6 +265,9 @@ def test_down_then_up_redeploys_and_works_and_down_says_what_is_lost(own: OwnSan
     assert 400 <= answer.status_code < 500, answer.text[:300]
     assert "does not correspond to a deployed API" in answer.text or "does not belong" in answer.text
     assert own.count_mail(old_email["Subject"].split(": ", 1)[-1]) >= 1
+    # The old mail's "View execution" says plainly what happened to its execution (issue 15 item 8).
+    view = requests.get(f"{own.settings.mail_url}/workflows/{waiting.name}", timeout=30)
+    assert view.status_code == 410 and "lost when LocalStack restarted" in view.text, view.text[:300]
     plan = own.cli("deploy", "--dry-run")  # the redeploy is complete: another would change nothing
     assert "would change nothing" in plan.stdout or not plan.stdout.strip(), plan.stdout
 

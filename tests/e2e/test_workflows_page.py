@@ -2,90 +2,32 @@
 
 A request started through EventBridge appears in the open list without a reload, waiting; its view marks
 `Request user verification`; Approve opens the decision endpoint's confirm page (the email's link) in a new tab,
-and after confirming there the view turns SUCCEEDED through `Return to main processing`, again without a reload.
-Rejected and timed-out requests end in their own Fail states. Screenshots go to test-artifacts/.
+and after confirming there the view turns SUCCEEDED through `Return to main processing`, again without a reload;
+a second click on the same link gets the decision API's 409. Rejected and timed-out requests end in their own Fail
+states. Screenshots go to test-artifacts/. (Users' own machines: test_workflows_console.py.)
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 import requests
+from browser_support import needs_chromium
+from workflows_support import assert_not_reloaded, mark_no_reload, node, screenshot
 
 from sandbox import workflow
-from sandbox.config import REPO_ROOT, Settings
+from sandbox.config import Settings
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO_ROOT / "test-artifacts"
-TIMEOUT_MS = 60_000
 VERIFY = "Request user verification"
 PROCESS = "Return to main processing"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = needs_chromium
 
 
-@pytest.fixture(scope="module")
-def ui(sandbox: Settings) -> str:
-    base = sandbox.mail_url
-    answer = requests.get(f"{base}/workflows/api/executions", timeout=30)
-    assert answer.status_code != 404, (
-        f"{base} serves the plain mail catcher without the Workflows page; restart the sandbox (`make down up`) "
-        "so it runs `python -m sandbox.webui`")
-    assert answer.status_code == 200, answer.text
-    return base
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page(browser) -> Iterator:
-    context = browser.new_context(viewport={"width": 1360, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not errors, f"script errors on the page: {errors}"
-
-
-def screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"workflows-{name}.png"), full_page=True)
-
-
-def mark_no_reload(page) -> None:
-    """Put a marker in the page's JS context; it survives only if the page is not reloaded or left."""
-    page.evaluate("window.__noReloadMarker = true")
-
-
-def assert_not_reloaded(page) -> None:
-    assert page.evaluate("window.__noReloadMarker === true"), "the page was reloaded"
-
-
-def node(page, state: str):
-    return page.locator(f'#graph g.node[data-state="{state}"]')
+def demo_url(settings: Settings, name: str) -> str:
+    machine = workflow.load_outputs(settings)["state_machine_arn"].rsplit(":", 1)[-1]
+    return f"/workflows/machines/{machine}/executions/{name}"
 
 
 def start_request(settings: Settings, **fields) -> tuple[str, str]:
@@ -96,7 +38,7 @@ def start_request(settings: Settings, **fields) -> tuple[str, str]:
 def decide_in_new_tab(page, button: str) -> None:
     """Click Approve or Reject on the view; in the confirm page it opens (the decision endpoint), confirm."""
     with page.context.expect_page() as opened:
-        page.locator(f"#{button}").click()
+        page.locator(f"#task-list a.{button}").click()
     confirm = opened.value
     confirm.wait_for_load_state()
     assert "/_aws/execute-api/" in confirm.url and f"/{button}?token=" in confirm.url
@@ -115,20 +57,23 @@ def test_approve_from_the_workflows_page_live(sandbox: Settings, ui: str, page, 
     row = page.locator(f'#executions tr[data-name="{name}"]')
     row.wait_for()
     assert title in row.inner_text()
-    page.locator(f'#executions tr[data-name="{name}"] td.decision.waiting').wait_for()
+    page.locator(f'#executions tr[data-name="{name}"] .decision.waiting').wait_for()
     assert_not_reloaded(page)
     screenshot(page, "list")
 
     row.locator("a").click()
-    page.wait_for_url(f"**/workflows/{name}")
+    page.wait_for_url(f"**{demo_url(sandbox, name)}")
     node(page, VERIFY).and_(page.locator('[data-status="waiting"]')).wait_for()
-    page.locator("#approve:not([hidden])").wait_for()  # shown once the email (and its token) exists
+    approve = page.locator("#task-list a.approve")
+    page.locator("#task-list a.approve:not([hidden])").wait_for()  # shown once the email (and its token) exists
     assert node(page, PROCESS).get_attribute("data-status") == "not-visited"
-    # The buttons carry the very links of the approval email.
+    # The buttons carry the very links of the approval email; the demo has no direct success/failure form.
     email = mail.wait(name, timeout=60)
     assert email is not None, f"no approval email for {name}"
-    assert page.locator("#approve").get_attribute("href") in email["Text"]
-    assert page.locator("#reject").get_attribute("href") in email["Text"]
+    approve_link = approve.get_attribute("href")
+    assert approve_link in email["Text"]
+    assert page.locator("#task-list a.reject").get_attribute("href") in email["Text"]
+    assert page.locator("#task-list .answer").is_hidden()
     screenshot(page, "waiting")
 
     mark_no_reload(page)
@@ -147,11 +92,14 @@ def test_approve_from_the_workflows_page_live(sandbox: Settings, ui: str, page, 
     assert_not_reloaded(page)
     screenshot(page, "approved")
     assert workflow.describe(sandbox, name)["status"] == "SUCCEEDED"
+    # Decisions went through the decision API: a second click on the same link changes nothing and says so.
+    again = requests.post(approve_link, headers={"Accept": "application/json"}, timeout=30)
+    assert again.status_code == 409 and again.json()["error"] == "AlreadyDecided", again.text
 
 
 def test_reject_from_the_view_ends_in_rejected(sandbox: Settings, ui: str, page) -> None:
     name, _ = start_request(sandbox)
-    page.goto(f"{ui}/workflows/{name}")
+    page.goto(f"{ui}{demo_url(sandbox, name)}")
     node(page, VERIFY).and_(page.locator('[data-status="waiting"]')).wait_for()
     mark_no_reload(page)
     decide_in_new_tab(page, "reject")
@@ -166,7 +114,7 @@ def test_reject_from_the_view_ends_in_rejected(sandbox: Settings, ui: str, page)
 
 def test_a_timed_out_request_ends_in_timed_out(sandbox: Settings, ui: str, page) -> None:
     name, _ = start_request(sandbox, approvalTimeoutSeconds=2)
-    page.goto(f"{ui}/workflows/{name}")
+    page.goto(f"{ui}{demo_url(sandbox, name)}")
     node(page, "TimedOut").and_(page.locator('[data-status="end-failed"]')).wait_for()
     assert page.locator("#status").inner_text() == "FAILED"
     assert "ApprovalTimedOut" in page.locator("#error").inner_text()
@@ -182,14 +130,41 @@ def test_the_caught_email_links_to_its_execution(sandbox: Settings, ui: str, pag
     assert email is not None, f"no approval email for {name}"
     page.goto(f"{ui}/view/{email['ID']}")
     page.locator("#approval a.related", has_text="View execution").click()
-    page.wait_for_url(f"**/workflows/{name}")
+    page.wait_for_url(f"**{demo_url(sandbox, name)}")
     node(page, VERIFY).and_(page.locator('[data-status="waiting"]')).wait_for()
-    page.locator("#approve:not([hidden])").wait_for()  # shown once the email (and its token) exists
-    token = page.locator("#approve").get_attribute("href").split("token=", 1)[1]
+    page.locator("#task-list a.approve:not([hidden])").wait_for()  # shown once the email (and its token) exists
+    token = page.locator("#task-list a.approve").get_attribute("href").split("token=", 1)[1]
     # ...and back: the view's email button opens this email.
     page.locator("#mail").click()
     page.wait_for_url(re.compile(rf"/view/{email['ID']}(#\w*)?$"))  # the message page adds its tab as #hash
     # An email without the execution's name would link through its token instead; that resolves too.
     found = requests.get(f"{ui}/workflows/lookup", params={"token": requests.utils.unquote(token)},
                          allow_redirects=False, timeout=30)
-    assert (found.status_code, found.headers["Location"]) == (303, f"/workflows/{name}")
+    assert (found.status_code, found.headers["Location"]) == (303, demo_url(sandbox, name))
+
+
+def test_a_failed_send_is_shown_as_retrying(sandbox: Settings, ui: str, page) -> None:
+    """Issue 15 item 8: while the verification message waits for SQS to deliver it again after a failed
+    send-verification run, the page says it is retrying and when, instead of "being sent"."""
+    outputs = workflow.load_outputs(sandbox)
+    lam = workflow.client(sandbox, "lambda")
+    function = outputs["functions"]["send_verification"]
+    original = lam.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
+    broken = {**original, "TOPIC_ARN": f"{original['TOPIC_ARN']}-missing"}  # every publish fails
+    lam.update_function_configuration(FunctionName=function, Environment={"Variables": broken})
+    lam.get_waiter("function_updated_v2").wait(FunctionName=function)
+    name = None
+    try:
+        name, _ = start_request(sandbox)
+        page.goto(f"{ui}{demo_url(sandbox, name)}")
+        retrying = page.locator('#task-list .delivery[data-delivery="retrying"]')
+        retrying.wait_for()
+        assert "retrying, delivery 2" in retrying.inner_text()
+        assert page.locator("#task-list a.approve").is_hidden()
+        screenshot(page, "retrying")
+    finally:
+        lam.update_function_configuration(FunctionName=function, Environment={"Variables": original})
+        lam.get_waiter("function_updated_v2").wait(FunctionName=function)
+        if name:
+            workflow.client(sandbox, "stepfunctions").stop_execution(
+                executionArn=f"{outputs['state_machine_arn'].replace(':stateMachine:', ':execution:')}:{name}")

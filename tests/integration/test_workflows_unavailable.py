@@ -1,27 +1,24 @@
-"""The Workflows page when it cannot show workflows: LocalStack not running, or the pipeline not deployed.
+"""The Workflows page when it cannot show workflows (LocalStack not running), given bad input, or sent a
+cross-site request.
 
 Runs the real `python -m sandbox.webui` (ports chosen by the process, read back from its log) pointed at a port
-where nothing listens. Pages answer with an explanation, the API with a 503 JSON message, never a traceback, and
-the mail catcher around them keeps working.
+where nothing listens. Pages answer with an explanation, the API with a 503 JSON message, bad input with a 4xx,
+never a traceback, and the mail catcher around them keeps working. Actions refuse cross-site requests before
+reading anything.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import re
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from webui_support import running_webui
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"web UI and API (?P<url>http://[\d.]+:\d+)/")
 MACHINE = "arn:aws:states:us-east-1:000000000000:stateMachine:WaitForCallback"
 
 
@@ -33,38 +30,9 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def webui(tmp_path: Path) -> Iterator:
-    processes: list[subprocess.Popen] = []
-
-    def start(home: Path) -> str:
-        log_path = home / "webui.log"
-        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "SANDBOX_HOME": str(home),
-               "LOCALSTACK_PORT": str(closed_port())}
-        env.pop("LOCALSTACK_ENDPOINT", None)
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "sandbox.webui", "--smtp", "127.0.0.1:0", "--http", "127.0.0.1:0",
-                 "--db", str(home / "mail.sqlite")], env=env, cwd=home, stdout=log, stderr=subprocess.STDOUT)
-        processes.append(process)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, log_path.read_text()
-            match = LISTENING.search(log_path.read_text())
-            if match:
-                return match["url"]
-            time.sleep(0.05)
-        raise AssertionError(f"sandbox.webui did not start:\n{log_path.read_text()}")
-
-    try:
-        yield start
-    finally:
-        for process in processes:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+def webui() -> Iterator:
+    with contextlib.ExitStack() as running:
+        yield lambda home: running.enter_context(running_webui(home, closed_port()))
 
 
 def deployed_home(tmp_path: Path) -> Path:
@@ -97,18 +65,22 @@ def test_localstack_not_running_is_explained_on_pages_api_and_stream(webui, tmp_
     page = requests.get(f"{base}/workflows", timeout=30)
     assert_explains(page, "LocalStack is not running", "make up")
     assert page.headers["Content-Type"].startswith("text/html")
+    one = f"{base}/workflows/machines/WaitForCallback/executions/some-execution"
+    assert_explains(requests.get(one, timeout=30), "LocalStack is not running")
     assert_explains(requests.get(f"{base}/workflows/some-execution", timeout=30), "LocalStack is not running")
 
-    api = requests.get(f"{base}/workflows/api/executions", timeout=30)
+    api = requests.get(f"{base}/workflows/api/overview", timeout=30)
     assert_explains(api)
     assert api.json()["problem"] == "localstack_unavailable"
     assert "LocalStack is not running" in api.json()["message"]
-    detail = requests.get(f"{base}/workflows/api/executions/some-execution", timeout=30)
+    detail = requests.get(f"{base}/workflows/api/machines/WaitForCallback/executions/some-execution", timeout=30)
     assert_explains(detail)
     assert detail.json()["problem"] == "localstack_unavailable"
+    assert requests.get(f"{base}/workflows/api/tasks", timeout=30).json()["problem"] == "localstack_unavailable"
 
-    update = first_update(f"{base}/workflows/api/events?execution=some-execution")
+    update = first_update(f"{base}/workflows/api/events?machine=WaitForCallback&execution=some-execution")
     assert update["problem"] == "localstack_unavailable"
+    assert first_update(f"{base}/workflows/api/events")["problem"] == "localstack_unavailable"
 
     # The catcher the page is mounted in keeps working.
     assert requests.get(f"{base}/readyz", timeout=30).status_code == 200
@@ -116,22 +88,62 @@ def test_localstack_not_running_is_explained_on_pages_api_and_stream(webui, tmp_
     assert inbox.status_code == 200 and 'href="/workflows"' in inbox.text
 
 
-def test_pipeline_not_deployed_is_explained(webui, tmp_path: Path) -> None:
+def test_without_outputs_json_the_page_does_not_ask_for_a_deploy(webui, tmp_path: Path) -> None:
+    """The console lists every machine; outputs.json only helps it recognise the demo."""
     home = tmp_path / "empty"
     home.mkdir()
     base = webui(home)
-    assert_explains(requests.get(f"{base}/workflows", timeout=30), "not deployed", "make deploy")
-    api = requests.get(f"{base}/workflows/api/executions", timeout=30)
-    assert_explains(api)
-    assert api.json()["problem"] == "not_deployed"
-    assert first_update(f"{base}/workflows/api/events")["problem"] == "not_deployed"
+    api = requests.get(f"{base}/workflows/api/overview", timeout=30)
+    assert_explains(api, "LocalStack is not running")
+    assert "outputs.json" not in api.text and "make deploy" not in api.text
 
 
-def test_bad_execution_names_and_tokens_get_4xx(webui, tmp_path: Path) -> None:
+def test_bad_names_tokens_and_parameters_get_4xx(webui, tmp_path: Path) -> None:
     base = webui(deployed_home(tmp_path))
-    bad = requests.get(f"{base}/workflows/api/executions/" + "x" * 81, timeout=30)
+    machine = f"{base}/workflows/api/machines"
+    bad = requests.get(f"{machine}/WaitForCallback/executions/" + "x" * 81, timeout=30)
     assert bad.status_code == 400 and bad.json()["problem"] == "bad_name"
-    stream = requests.get(f"{base}/workflows/api/events", params={"execution": "a b"}, timeout=30)
+    assert requests.get(f"{machine}/bad%20machine/executions/x", timeout=30).json()["problem"] == "bad_name"
+    assert requests.get(f"{base}/workflows/machines/a%01b/executions/x", timeout=30).status_code == 400
+    stream = requests.get(f"{base}/workflows/api/events",
+                          params={"machine": "WaitForCallback", "execution": "a\x01b"}, timeout=30)
     assert stream.status_code == 400
+    assert requests.get(f"{base}/workflows/api/overview", params={"limit": "many"}, timeout=30).status_code == 400
     assert requests.get(f"{base}/workflows/lookup", timeout=30).status_code == 400
     assert requests.get(f"{base}/workflows/lookup", params={"token": "t" * 5000}, timeout=30).status_code == 400
+
+
+ACTIONS = ["executions", "executions/x/answer", "executions/x/rerun", "executions/x/take"]
+
+
+def test_a_cross_site_post_is_refused_before_anything_is_read(webui, tmp_path: Path) -> None:
+    """A hostile page can POST a form (or, with fetch, JSON it cannot get past the CORS preflight) to the
+    sandbox from the approver's browser; every action refuses it, whatever the body."""
+    base = webui(deployed_home(tmp_path))
+    for action in ACTIONS:
+        refuses_cross_site(base, f"{base}/workflows/api/machines/M/{action}")
+
+
+def refuses_cross_site(base: str, url: str) -> None:
+    body = '{"action": "success", "output": "{}"}'
+    json_headers = {"Content-Type": "application/json"}
+    cases = [
+        (403, {**json_headers, "Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}, body),
+        (403, {**json_headers, "Origin": "http://evil.example"}, body),
+        (403, {**json_headers, "Sec-Fetch-Site": "same-site"}, body),
+        (403, {**json_headers, "Origin": "null"}, body),
+        (415, {"Content-Type": "application/x-www-form-urlencoded"}, "action=success"),
+        (415, {"Content-Type": "text/plain"}, body),
+        (415, {"Content-Type": "multipart/form-data; boundary=x"}, "--x--"),
+        (400, json_headers, "[" * 100_000),
+        (400, json_headers, "not json"),
+        (413, json_headers, '{"output": "' + "x" * (600 * 1024) + '"}'),
+    ]
+    for status, headers, data in cases:
+        answer = requests.post(url, headers=headers, data=data, timeout=30)
+        assert answer.status_code == status, (headers, data[:40], answer.text)
+        assert "Traceback" not in answer.text
+    # Same-origin JSON gets through the guard (and then meets LocalStack's absence).
+    own = requests.post(url, headers={**json_headers, "Origin": base, "Sec-Fetch-Site": "same-origin"}, data=body,
+                        timeout=30)
+    assert own.status_code == 503, own.text

@@ -123,7 +123,8 @@ def test_layout_flows_down_keeps_the_main_path_in_one_column_and_boxes_apart():
     drawing = layout(asl())
     nodes = drawing.nodes
     for edge in drawing.edges:
-        assert nodes[edge.target].y > nodes[edge.source].y, edge
+        if edge.kind != "retry":  # a retry is drawn as a loop on its own state
+            assert nodes[edge.target].y > nodes[edge.source].y, edge
     main = [definition.GENERATE, definition.VERIFY, definition.PROCESS, definition.DONE]
     assert len({nodes[n].x for n in main}) == 1
     # The error paths sit beside the main path, on the same level as "Return to main processing".

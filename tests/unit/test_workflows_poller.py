@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sandbox.webui.workflows import Poller
+from sandbox.webui.live import Poller
 
 
 class Source:

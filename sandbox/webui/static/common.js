@@ -57,3 +57,32 @@ function statusBadge(element, status) {
   element.textContent = status || "";
   element.className = `status ${String(status || "").toLowerCase()}`;
 }
+
+// A relative deadline ("in 42 s", "3 s ago") next to its clock time.
+function formatDeadline(iso) {
+  if (!iso) return "";
+  const seconds = (Date.parse(iso) - Date.now()) / 1000;
+  const relative = seconds >= 0 ? `in ${formatDuration(seconds)}` : `${formatDuration(-seconds)} ago`;
+  return `${formatClock(iso)} (${relative})`;
+}
+
+// State-changing requests: same-origin fetch with a JSON body (which a cross-site form cannot send).
+async function postJSON(url, body) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body || {}),
+    });
+  } catch (error) {
+    return { ok: false, data: { problem: "network", message: `The sandbox did not answer (${error}).` } };
+  }
+  let data = {};
+  try { data = await response.json(); } catch (error) { data = { message: `HTTP ${response.status}` }; }
+  return { ok: response.ok, status: response.status, data };
+}
+
+// A JSON text's problem for a person ("" when it parses).
+function jsonProblem(text) {
+  try { JSON.parse(text); return ""; } catch (error) { return `Not valid JSON: ${error.message}`; }
+}
