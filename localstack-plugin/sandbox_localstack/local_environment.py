@@ -1,12 +1,14 @@
-"""One Lambda execution environment as a local OS process: AWS's runtime interface client (awslambdaric) running
-the function's handler from the unzipped code, behind a per-environment Runtime API server.
+"""One Lambda execution environment as a local OS process: a runtime (AWS's runtime interface client for Python,
+the sandbox's Node.js runtime for Node.js; see launch.py) running the function's handler from the unzipped code,
+behind a per-environment Runtime API server.
 
 Plain class, no LocalStack imports; `executor.py` adapts it to LocalStack's RuntimeExecutor interface.
 
 Lifetime rules:
 - The process stays in LocalStack's process group (no setsid), so a SIGTERM to that group stops it too.
-- It also holds the read end of a "lifeline" pipe whose write end only LocalStack holds: when LocalStack dies
-  for any reason (even SIGKILL), the pipe closes and the process exits (see bootstrap.py).
+- It also holds the read end of its own "lifeline" pipe whose write end only LocalStack holds: when LocalStack
+  dies for any reason (even SIGKILL), the pipe closes and the process exits (bootstrap.py, node/runtime.mjs).
+  One pipe per process: Node.js makes the descriptor it reads non-blocking, which must not reach anyone else.
 - The executor owns timeouts and process death: a timed out invocation kills the process; a process that ends
   completes its invocation with an error at once. The next invocation starts a fresh process (AWS resets
   the sandbox the same way).
@@ -20,8 +22,6 @@ import os
 import select
 import shutil
 import subprocess
-import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox_localstack import lambda_env
+from sandbox_localstack.launch import Launch
 from sandbox_localstack.runtime_api import Invocation, Mailbox, RuntimeApiServer
 
 LOG = logging.getLogger(__name__)
@@ -55,20 +56,6 @@ class InvokeResult:
     logs: str
 
 
-_lifeline_lock = threading.Lock()
-_lifeline_read_fd: int | None = None
-
-
-def lifeline_fd() -> int:
-    """The read end of this process's lifeline pipe (created once; the write end is never written nor inherited)."""
-    global _lifeline_read_fd
-    with _lifeline_lock:
-        if _lifeline_read_fd is None:
-            read_fd, _write_fd = os.pipe()  # both ends are close-on-exec; pass_fds hands the read end to children
-            _lifeline_read_fd = read_fd
-        return _lifeline_read_fd
-
-
 def _readable(fd: int, timeout_s: float) -> bool:
     """Whether a read on `fd` would not block (data or end of file). poll(), not select(): select() refuses
     descriptors above 1023, which LocalStack reaches with a few dozen live environments."""
@@ -78,14 +65,16 @@ def _readable(fd: int, timeout_s: float) -> bool:
 
 
 class LocalEnvironment:
-    def __init__(self, spec: FunctionSpec, base_env: dict[str, object], python: str = sys.executable) -> None:
+    def __init__(self, spec: FunctionSpec, base_env: dict[str, object], launch: Launch) -> None:
         self.spec = spec
-        self.python = python
+        self.launch = launch
         self._base_env = base_env
         self._mailbox = Mailbox()
         self._server = RuntimeApiServer(self._mailbox, lambda_env.normalize_runtime_error)
         self._tmp_dir = tempfile.mkdtemp(prefix=f"lambda-{spec.name[:40]}-")
         self._process: subprocess.Popen[bytes] | None = None
+        self._lifeline_write_fd: int | None = None  # never written; closing it (or dying) tells the process to go
+        self._lifeline_lock = threading.Lock()  # stop() and an invocation may both kill the process
         self._generation = 0
         self._output = bytearray()
         self._output_lock = threading.Lock()
@@ -120,7 +109,9 @@ class LocalEnvironment:
 
     # invocation -----------------------------------------------------------------------------------------------
 
-    def invoke(self, request_id: str, payload: bytes, invoked_function_arn: str, trace_id: str) -> InvokeResult:
+    def invoke(
+        self, request_id: str, payload: bytes, invoked_function_arn: str, trace_id: str, *, retry: bool = True
+    ) -> InvokeResult:
         started = time.monotonic()
         deadline = started + self.spec.timeout_s
         with self._mailbox.changed:
@@ -165,6 +156,10 @@ class LocalEnvironment:
             invocation.finish(lambda_env.exit_error(request_id, self._mailbox.returncode), True)
         invocation.done.wait(max(0.0, deadline - time.monotonic()))
         timed_out = invocation.finish(lambda_env.timeout_error(request_id, self.spec.timeout_s), True)
+        if retry and not invocation.delivered and not timed_out and not self._stopped:
+            # The runtime ended before it took this invocation (Node.js exits after an uncaught exception, just
+            # after reporting it): as on AWS, a fresh runtime gets it instead of it failing with the old one.
+            return self.invoke(request_id, payload, invoked_function_arn, trace_id, retry=False)
         max_memory_mb = self._max_memory_mb()
         if timed_out:
             self._kill()
@@ -226,15 +221,18 @@ class LocalEnvironment:
         self._drain_output()  # the old process's last words belong before the new process's output
         self._generation = self._mailbox.reset()
         read_fd, write_fd = os.pipe()
-        lifeline = lifeline_fd()
+        lifeline, lifeline_write = os.pipe()  # close-on-exec; pass_fds hands only the read end over
+        with self._lifeline_lock:
+            self._lifeline_write_fd = lifeline_write
         env = lambda_env.build_function_env(
             self._base_env,
             runtime=self.spec.runtime,
             task_root=self.spec.code_dir,
-            runtime_dir=sysconfig.get_paths()["purelib"],
+            runtime_dir=self.launch.runtime_dir,
             runtime_api=self._server.address,
             tmp_dir=self._tmp_dir,
-            python_bin_dir=str(Path(self.python).parent),
+            bin_dir=self.launch.bin_dir,
+            runtime_variables=self.launch.variables,
             lifeline_fd=lifeline,
         )
         with self._output_lock:
@@ -245,7 +243,7 @@ class LocalEnvironment:
         self._init_ms = None
         try:
             self._process = subprocess.Popen(
-                [self.python, "-u", "-m", "sandbox_localstack.bootstrap", self.spec.handler],
+                self.launch.argv,
                 cwd=self.spec.code_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -255,6 +253,7 @@ class LocalEnvironment:
             )
         finally:
             os.close(write_fd)
+            os.close(lifeline)
         self._output_fd = read_fd
         self._cold = True
         generation, process = self._generation, self._process
@@ -282,15 +281,17 @@ class LocalEnvironment:
 
     def _kill(self) -> None:
         process = self._process
-        if process is None:
-            return
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 LOG.warning("Lambda process %s did not exit after SIGKILL", process.pid)
+        with self._lifeline_lock:
+            lifeline_write, self._lifeline_write_fd = self._lifeline_write_fd, None
+        if lifeline_write is not None:
+            os.close(lifeline_write)
 
     def _max_memory_mb(self) -> int:
         process = self._process

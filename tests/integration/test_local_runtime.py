@@ -3,8 +3,6 @@ processes and behave like AWS Lambda (results, logs, error shapes, timeouts, cra
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import signal
 import time
@@ -12,12 +10,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from lambda_support import ROLE, invoke, log_messages
 from localstack_support import LocalStackSandbox, free_port, make_zip
 
 from sandbox.config import Settings
 from sandbox.services import ManagedProcess, localstack_spec, process_alive, process_cmdline, process_group_members
-
-ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
 HANDLER = """
 import json
@@ -62,59 +59,13 @@ def handler(event, context):
 
 
 @pytest.fixture(scope="module")
-def lambda_client(localstack):
-    # Generous read timeout: a hanging invoke fails the test instead of blocking the run.
-    return localstack.client("lambda", read_timeout=120)
-
-
-@pytest.fixture(scope="module")
-def create_function(lambda_client):
-    created: list[str] = []
+def create_function(create_function):
+    """Python functions by default: the module's HANDLER as app.handler on python3.12."""
 
     def create(files: dict[str, str] | None = None, *, handler="app.handler", runtime="python3.12", **kwargs) -> str:
-        name = f"fn-{uuid.uuid4().hex[:10]}"
-        lambda_client.create_function(
-            FunctionName=name,
-            Runtime=runtime,
-            Role=ROLE,
-            Handler=handler,
-            Code={"ZipFile": make_zip(files or {"app.py": HANDLER})},
-            **kwargs,
-        )
-        lambda_client.get_waiter("function_active_v2").wait(
-            FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150}
-        )
-        created.append(name)
-        return name
+        return create_function(files or {"app.py": HANDLER}, handler=handler, runtime=runtime, **kwargs)
 
-    try:
-        yield create
-    finally:
-        for name in created:
-            with contextlib.suppress(Exception):  # best-effort cleanup
-                lambda_client.delete_function(FunctionName=name)
-
-
-def invoke(lambda_client, name: str, event: dict) -> tuple[dict, dict]:
-    response = lambda_client.invoke(FunctionName=name, Payload=json.dumps(event).encode())
-    return response, json.loads(response["Payload"].read() or b"null")
-
-
-def log_messages(logs_client, name: str, needle: str, timeout: float = 30.0) -> list[str]:
-    """All CloudWatch log messages of the function once one containing `needle` is there."""
-    group = f"/aws/lambda/{name}"
-    deadline = time.monotonic() + timeout
-    messages: list[str] = []
-    while time.monotonic() < deadline:
-        try:
-            events = logs_client.filter_log_events(logGroupName=group)["events"]
-        except logs_client.exceptions.ResourceNotFoundException:
-            events = []
-        messages = [e["message"] for e in events]
-        if any(needle in m for m in messages):
-            return messages
-        time.sleep(0.2)
-    raise AssertionError(f"{needle!r} not in the log group {group} after {timeout:.0f} s: {messages}")
+    return create
 
 
 def test_invoke_returns_result_and_logs_reach_cloudwatch(localstack, lambda_client, create_function):
@@ -264,16 +215,16 @@ def test_function_environment_is_aws_like_and_isolated(localstack, lambda_client
         assert leaked not in env
 
 
-def test_non_python_runtime_fails_with_a_clear_error(lambda_client, create_function):
-    name = create_function(
-        {"index.js": "exports.handler = async () => 'hi';\n"}, handler="index.handler", runtime="nodejs20.x"
-    )
+def test_runtime_it_cannot_run_fails_with_a_message_naming_what_works(lambda_client, create_function):
+    name = create_function({"Main.java": "class Main {}\n"}, handler="Main::handleRequest", runtime="java21")
 
     response, error = invoke(lambda_client, name, {})
 
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Runtime.Unsupported"
-    assert "nodejs20.x" in error["errorMessage"] and "python3.12" in error["errorMessage"]
+    message = error["errorMessage"]
+    assert "java21" in message and "python3.9 to python3.13" in message and "nodejs12.x to nodejs22.x" in message
+    assert "MODE=docker" not in message  # docker mode runs this same executor
 
 
 def _function_processes(pgid: int) -> set[int]:
