@@ -40,7 +40,9 @@ def node_launch(handler: str, runtime: str, task_root: str, node: str, sdk_home:
         runtime_dir=str(node_runtime.NODE_DIR),
         variables={
             "NODE_PATH": node_runtime.node_path(runtime, task_root, sdk_home),
-            # aws-sdk 2.1693 prints an end-of-support notice when loaded; AWS's bundled v2 predates it.
+            # Notices about this machine's setup, not the function, which AWS's bundled SDKs do not print there:
+            # aws-sdk 2.1693's end of support, and @aws-sdk v3's coming need for Node.js 22 (Node.js here is 20).
             "AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE": "1",
+            "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED": "true",
         },
     )

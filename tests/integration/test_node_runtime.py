@@ -111,6 +111,13 @@ def tail(response: dict) -> str:
     return base64.b64decode(response["LogResult"]).decode()
 
 
+def assert_no_sdk_notices(localstack, name: str, response: dict) -> None:
+    """The SDKs' notices about this machine (v2's end of support, v3's Node.js version) stay out of the log."""
+    request_id = response["ResponseMetadata"]["RequestId"]
+    messages = log_messages(localstack.client("logs"), name, f"REPORT RequestId: {request_id}")
+    assert not [m for m in messages if "Warning" in m or "end-of-support" in m], messages
+
+
 @pytest.fixture(scope="module")
 def queue(localstack):
     sqs = localstack.client("sqs")
@@ -166,6 +173,7 @@ def test_es_module_handler_reaches_the_sandbox_with_sdk_v3(
     assert re.fullmatch(r"[0-9a-f-]{36}", context["awsRequestId"])
     body = localstack.client("s3").get_object(Bucket=bucket, Key="from-node.txt")["Body"].read()
     assert body == b"written by node"
+    assert_no_sdk_notices(localstack, name, response)
 
 
 def test_commonjs_callback_handler_with_sdk_v2_reaches_sqs_through_either_queue_url(
@@ -181,6 +189,7 @@ def test_commonjs_callback_handler_with_sdk_v2_reaches_sqs_through_either_queue_
     assert result["version"] == "2.1693.0" and len(result["sent"]) == 2
     assert sorted(received(sqs, queue_url, 2)) == sorted(f"from sdk v2 via {url}" for url in (queue_url, path_style))
     assert localstack.client("s3").get_object(Bucket=bucket, Key="from-v2.txt")["Body"].read() == b"v2"
+    assert_no_sdk_notices(localstack, name, response)
 
 
 @pytest.mark.parametrize(
