@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import select
 import shutil
 import subprocess
 import tempfile
@@ -30,12 +29,10 @@ from pathlib import Path
 
 from sandbox_localstack import lambda_env
 from sandbox_localstack.launch import Launch
+from sandbox_localstack.process_output import ProcessOutput
 from sandbox_localstack.runtime_api import Invocation, Mailbox, RuntimeApiServer
 
 LOG = logging.getLogger(__name__)
-
-_OUTPUT_KEEP_BYTES = 64 * 1024  # what get_logs() shows about an environment
-_OUTPUT_TRIM_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -56,14 +53,6 @@ class InvokeResult:
     logs: str
 
 
-def _readable(fd: int, timeout_s: float) -> bool:
-    """Whether a read on `fd` would not block (data or end of file). poll(), not select(): select() refuses
-    descriptors above 1023, which LocalStack reaches with a few dozen live environments."""
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(timeout_s * 1000))
-
-
 class LocalEnvironment:
     def __init__(self, spec: FunctionSpec, base_env: dict[str, object], launch: Launch) -> None:
         self.spec = spec
@@ -76,9 +65,7 @@ class LocalEnvironment:
         self._lifeline_write_fd: int | None = None  # never written; closing it (or dying) tells the process to go
         self._lifeline_lock = threading.Lock()  # stop() and an invocation may both kill the process
         self._generation = 0
-        self._output = bytearray()
-        self._output_lock = threading.Lock()
-        self._output_fd: int | None = None
+        self._output = ProcessOutput()
         self._process_output_start = 0
         self._spawned_at = 0.0
         self._init_ms: float | None = None
@@ -98,14 +85,14 @@ class LocalEnvironment:
 
     def stop(self) -> None:
         self._stopped = True
+        self._output.close()
         self._kill()
         with contextlib.suppress(Exception):
             self._server.stop()
         shutil.rmtree(self._tmp_dir, ignore_errors=True)
 
     def output(self) -> str:
-        with self._output_lock:
-            return bytes(self._output[-_OUTPUT_KEEP_BYTES:]).decode(errors="replace")
+        return self._output.tail()
 
     # invocation -----------------------------------------------------------------------------------------------
 
@@ -124,7 +111,7 @@ class LocalEnvironment:
         with self._mailbox.changed:
             ready, init_error = self._mailbox.ready, self._mailbox.init_error
             exited, returncode = self._mailbox.exited, self._mailbox.returncode
-        log_start = self._process_output_start if self._cold else self._output_length()
+        log_start = self._process_output_start if self._cold else self._output.length()
         init_ms = self._init_ms if self._cold else None
         self._cold = False
 
@@ -188,9 +175,8 @@ class LocalEnvironment:
         init_failed: bool = False,
     ) -> InvokeResult:
         duration_ms = (time.monotonic() - started) * 1000
-        self._drain_output()
-        with self._output_lock:
-            function_output = bytes(self._output[log_start:]).decode(errors="replace")
+        self._output.drain()
+        function_output = self._output.since(log_start)
         error_type = lambda_env.error_type_of(payload) if is_error else None
         # AWS adds a status to REPORT for failures of the runtime itself, not for exceptions of the handler.
         platform_error = bool(error_type and error_type.startswith("Runtime."))
@@ -218,7 +204,7 @@ class LocalEnvironment:
 
     def _spawn(self) -> None:
         self._kill()
-        self._drain_output()  # the old process's last words belong before the new process's output
+        self._output.drain()  # the old process's last words belong before the new process's output
         self._generation = self._mailbox.reset()
         read_fd, write_fd = os.pipe()
         lifeline, lifeline_write = os.pipe()  # close-on-exec; pass_fds hands only the read end over
@@ -235,10 +221,7 @@ class LocalEnvironment:
             runtime_variables=self.launch.variables,
             lifeline_fd=lifeline,
         )
-        with self._output_lock:
-            if len(self._output) > _OUTPUT_TRIM_BYTES:
-                del self._output[:-_OUTPUT_KEEP_BYTES]
-            self._process_output_start = len(self._output)
+        self._process_output_start = self._output.trim()
         self._spawned_at = time.monotonic()
         self._init_ms = None
         try:
@@ -254,10 +237,9 @@ class LocalEnvironment:
         finally:
             os.close(write_fd)
             os.close(lifeline)
-        self._output_fd = read_fd
+        self._output.attach(read_fd)
         self._cold = True
         generation, process = self._generation, self._process
-        threading.Thread(target=self._read_output, args=(read_fd,), name="lambda-output", daemon=True).start()
         threading.Thread(target=self._watch, args=(process, generation), name="lambda-watch", daemon=True).start()
 
     def _wait_for_init(self, deadline: float) -> None:
@@ -304,51 +286,3 @@ class LocalEnvironment:
         except (OSError, ValueError, IndexError):
             pass
         return 0
-
-    # output capture -------------------------------------------------------------------------------------------
-    # Everything the process writes (stdout and stderr, one pipe) is read continuously so it can never block on
-    # a full pipe. Reads happen only under the lock; once the invocation is complete, `_drain_output` reads
-    # whatever is still in the pipe, so the invocation's log has every line written before its result.
-
-    def _read_output(self, fd: int) -> None:
-        try:
-            while True:
-                if not _readable(fd, 0.5):
-                    if self._stopped or self._output_fd != fd:
-                        break
-                    continue
-                with self._output_lock:
-                    # `_drain_output` may have emptied the pipe since the select above; a blocking read on an
-                    # empty pipe would hold the lock until the process writes again, stalling `invoke` for good.
-                    if not _readable(fd, 0):
-                        continue
-                    chunk = os.read(fd, 65536)
-                    if chunk:
-                        self._output.extend(chunk)
-                if not chunk:
-                    break
-        except OSError:
-            pass
-        finally:
-            with self._output_lock:
-                if self._output_fd == fd:
-                    self._output_fd = None
-                os.close(fd)
-
-    def _drain_output(self) -> None:
-        with self._output_lock:
-            fd = self._output_fd
-            if fd is None:
-                return
-            try:
-                while _readable(fd, 0):
-                    chunk = os.read(fd, 65536)
-                    if not chunk:
-                        break
-                    self._output.extend(chunk)
-            except OSError:
-                pass
-
-    def _output_length(self) -> int:
-        with self._output_lock:
-            return len(self._output)
