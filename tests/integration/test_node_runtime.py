@@ -5,6 +5,7 @@ timeouts, logs, process death)."""
 from __future__ import annotations
 
 import base64
+import json
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -338,3 +339,27 @@ def test_parallel_invokes_share_at_most_the_capped_environments(lambda_client, c
 
     assert all("FunctionError" not in response for response, _ in outcomes), outcomes
     assert 1 <= len(set(pids)) <= min(8, default_limit())
+
+
+def test_json_log_format_and_level_from_the_logging_config(localstack, lambda_client, create_function):
+    source = """
+exports.handler = async () => {
+  console.info('quiet info');
+  console.warn('loud warning %d', 7);
+  console.error(new TypeError('as json'));
+  return 'ok';
+};
+"""
+    name = create_function({"index.js": source}, handler="index.handler", runtime="nodejs20.x",
+                           LoggingConfig={"LogFormat": "JSON", "ApplicationLogLevel": "WARN"})
+
+    response = lambda_client.invoke(FunctionName=name, Payload=b"{}")
+    request_id = response["ResponseMetadata"]["RequestId"]
+
+    messages = log_messages(localstack.client("logs"), name, "loud warning")
+    records = [json.loads(m) for m in messages if m.startswith("{")]
+    assert not any("quiet info" in m for m in messages)
+    warning = next(r for r in records if r["message"] == "loud warning 7")
+    assert warning["level"] == "WARN" and warning["requestId"] == request_id and warning["timestamp"]
+    error = next(r for r in records if r["level"] == "ERROR")
+    assert (error["errorType"], error["errorMessage"]) == ("TypeError", "as json") and error["stackTrace"]
