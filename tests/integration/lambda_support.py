@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 import uuid
 
@@ -64,3 +65,13 @@ def log_messages(logs_client, name: str, needle: str, timeout: float = 30.0) -> 
             return messages
         time.sleep(0.2)
     raise AssertionError(f"{needle!r} not in the log group {group} after {timeout:.0f} s: {messages}")
+
+
+STAMPED = re.compile(
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\t(?P<request>[^\t]+)\t(?P<level>[A-Z]+)\t(?P<text>.*)$", re.S
+)
+
+
+def console_records(messages: list[str]) -> list[tuple[str, str, str]]:
+    """(request id, level, text) of every console line among the log messages."""
+    return [(m["request"], m["level"], m["text"].rstrip("\n")) for m in map(STAMPED.match, messages) if m]
