@@ -227,15 +227,20 @@ def test_runtime_it_cannot_run_fails_with_a_message_naming_what_works(lambda_cli
     assert "MODE=docker" not in message  # docker mode runs this same executor
 
 
+NODE_SLEEPER = "exports.handler = async (event) => new Promise((done) => setTimeout(done, event.seconds * 1000));\n"
+RUNTIME_COMMANDS = ("sandbox_localstack.bootstrap", "sandbox_localstack/node/runtime.mjs")  # Python, Node.js
+
+
 def _function_processes(pgid: int) -> set[int]:
-    """Live function processes (our bootstrap) in the given process group."""
-    return {pid for pid in process_group_members(pgid) if "sandbox_localstack.bootstrap" in process_cmdline(pid)}
+    """Live function processes (our Python bootstrap or Node.js runtime) in the given process group."""
+    return {pid for pid in process_group_members(pgid)
+            if any(command in process_cmdline(pid) for command in RUNTIME_COMMANDS)}
 
 
 @pytest.mark.parametrize("how", ["stop", "sigkill"])
 def test_lambda_processes_end_with_localstack(tmp_path, how):
     """`stop` is what `make down` does (SIGTERM to LocalStack's process group); `sigkill` kills only LocalStack's
-    main process, and the lifeline pipe must still take the function processes down."""
+    main process, and the lifeline pipes must still take the function processes (Python and Node.js) down."""
     settings = Settings(home=tmp_path, localstack_port=free_port(), smtp_port=free_port())
     process = ManagedProcess(localstack_spec(settings), settings.home)
     localstack_pid = process.start()
@@ -243,22 +248,19 @@ def test_lambda_processes_end_with_localstack(tmp_path, how):
         process.wait_ready(timeout=120)
         sandbox = LocalStackSandbox(settings, process)
         client = sandbox.client("lambda", read_timeout=120)
-        name = f"fn-{uuid.uuid4().hex[:10]}"
-        client.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="app.handler",
-            Timeout=300,
-            Code={"ZipFile": make_zip({"app.py": HANDLER})},
-        )
-        client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2})
-        # Two environments, both busy in long invocations, while LocalStack goes away.
-        busy = ThreadPoolExecutor(max_workers=2)
-        for _ in range(2):
+        names = []
+        for runtime, handler, files in (("python3.12", "app.handler", {"app.py": HANDLER}),
+                                        ("nodejs20.x", "index.handler", {"index.js": NODE_SLEEPER})):
+            names.append(f"fn-{uuid.uuid4().hex[:10]}")
+            client.create_function(FunctionName=names[-1], Runtime=runtime, Role=ROLE, Handler=handler, Timeout=300,
+                                   Code={"ZipFile": make_zip(files)})
+            client.get_waiter("function_active_v2").wait(FunctionName=names[-1], WaiterConfig={"Delay": 0.2})
+        # Three environments (two Python, one Node.js), all busy in long invocations, while LocalStack goes away.
+        busy = ThreadPoolExecutor(max_workers=3)
+        for name in (names[0], names[0], names[1]):
             busy.submit(invoke, client, name, {"action": "sleep", "seconds": 250})
-        deadline = time.monotonic() + 30
-        while len(function_pids := _function_processes(localstack_pid)) < 2:
+        deadline = time.monotonic() + 60
+        while len(function_pids := _function_processes(localstack_pid)) < 3:
             assert time.monotonic() < deadline, "the environments did not start"
             time.sleep(0.1)
 
