@@ -82,8 +82,12 @@ def click_in_catcher(settings: Settings, message: dict, action: str, original_pr
     the local gateway and says so. Returns the text of the page the click opened.
     """
     approval = requests.get(f"{settings.mail_url}/api/v1/message/{message['ID']}/approval", timeout=10).json()
-    [link] = [link for link in approval[action.capitalize()] if link.get("OriginalURL", "").startswith(original_prefix)]
-    assert link["Routed"] is True and link["OriginalURL"] in message["Text"], link
+    shown = approval.get(action.capitalize(), [])
+    matching = [link for link in shown if link.get("OriginalURL", link["URL"]).startswith(original_prefix)]
+    assert len(matching) == 1, f"the catcher shows no single {action} button for {original_prefix}…: {shown}"
+    [link] = matching
+    assert link.get("Routed") is True, f"the catcher did not route the link to the local gateway: {link}"
+    assert link["OriginalURL"] in message["Text"]
     with chromium() as browser:
         page = browser.new_page()
         page.goto(f"{settings.mail_url}/view/{message['ID']}")
