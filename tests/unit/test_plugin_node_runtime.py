@@ -69,3 +69,11 @@ def test_version_note_says_what_runs_a_declared_runtime(tmp_path):
     assert note == ("nodejs14.x runs on Node.js v20.19.2 with aws-sdk v2 on NODE_PATH "
                     "(declared Node.js 14; the installed one runs it)")
     assert "run `make install`" in node_runtime.version_note("nodejs20.x", (20, 19, 2), tmp_path)
+
+
+def test_a_configured_node_reaches_localstack_started_by_make_up(monkeypatch, tmp_path):
+    from sandbox.config import Settings
+    from sandbox.services import localstack_env
+
+    monkeypatch.setenv(node_runtime.NODE_VARIABLE, "/opt/node22/bin/node")
+    assert localstack_env(Settings(home=tmp_path))[node_runtime.NODE_VARIABLE] == "/opt/node22/bin/node"
