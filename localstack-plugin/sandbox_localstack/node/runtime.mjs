@@ -130,11 +130,16 @@ function fatal(what, error) {
   process.exit(1);
 }
 
-// An uncaught exception or unhandled rejection fails the current invocation (or the init) and ends the process.
+let initialized = false;
+
+// An uncaught exception or unhandled rejection fails the current invocation (or the init) and ends the process;
+// between invocations it only ends the process (the next invocation starts a fresh one).
 function crash(label, error, exitCode) {
   console.error(label, toLogText(error));
   const body = toResponse(error);
-  const post = current ? client.postError(current.requestId, body) : client.postInitError(body);
+  let post = Promise.resolve();
+  if (current) post = client.postError(current.requestId, body);
+  else if (!initialized) post = client.postInitError(body);
   current = null;
   post.finally(() => process.exit(exitCode));
 }
@@ -161,6 +166,7 @@ async function main() {
     crash('Uncaught Exception', error, 129);
     return;
   }
+  initialized = true;
   for (;;) {
     const next = await client.next();
     if (next === null) process.exit(0); // the environment is being replaced or stopped
