@@ -4,6 +4,7 @@ environments."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -21,6 +22,10 @@ exports.handler = (event, context, callback) => {
     case 'sleep': return new Promise((resolve) => setTimeout(resolve, event.seconds * 1000));
     case 'exit': process.exit(7);
     case 'uncaught': setTimeout(() => { throw new SyntaxError(`late ${event.marker}`); }, 10); return;
+    case 'after-answer':
+      context.callbackWaitsForEmptyEventLoop = false;
+      setTimeout(() => { throw new Error('after the answer'); }, 200);
+      return callback(null, { pid: process.pid });
     default: return callback(null, { pid: process.pid });
   }
 };
@@ -119,6 +124,15 @@ def test_process_death_fails_the_invocation_at_once_and_a_fresh_process_takes_th
     response, after = invoke(lambda_client, name, {})
     assert "FunctionError" not in response
     assert after["pid"] != first["pid"]
+
+    # An exception after the answer was sent ends the process; that invocation succeeded, the next one gets a
+    # fresh process (no init error from a runtime that had initialised).
+    response, answered = invoke(lambda_client, name, {"kind": "after-answer"})
+    assert "FunctionError" not in response and answered["pid"] == after["pid"]
+    time.sleep(1)
+    response, fresh = invoke(lambda_client, name, {})
+    assert "FunctionError" not in response, fresh
+    assert fresh["pid"] != answered["pid"]
 
 
 def test_parallel_invokes_share_at_most_the_capped_environments(lambda_client, create_function):
