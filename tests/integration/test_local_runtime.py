@@ -178,7 +178,7 @@ def test_boto3_in_a_function_reaches_localstack_without_configuration(localstack
     bucket = f"bucket-{uuid.uuid4().hex[:10]}"
     s3 = localstack.client("s3")
     s3.create_bucket(Bucket=bucket)
-    name = create_function()
+    name = create_function(Timeout=30)  # importing boto3 takes seconds on a busy 2-CPU machine
 
     response, result = invoke(lambda_client, name, {"action": "boto3", "bucket": bucket})
 
