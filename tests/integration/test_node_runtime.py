@@ -155,7 +155,9 @@ def test_commonjs_callback_handler_with_sdk_v2_reaches_sqs_through_either_queue_
 ):
     sqs, queue_url = queue
     path_style = f"http://localhost:{localstack.settings.localstack_port}/000000000000/{queue_url.rsplit('/', 1)[1]}"
-    name = create_function({"index.js": CJS_CALLBACK_SDK_V2}, handler="index.handler", runtime="nodejs14.x")
+    # 30 s, not the default 3 s: loading all of aws-sdk v2 takes seconds on a busy 2-CPU machine.
+    name = create_function({"index.js": CJS_CALLBACK_SDK_V2}, handler="index.handler", runtime="nodejs14.x",
+                           Timeout=30)
 
     response, result = invoke(lambda_client, name, {"queueUrls": [queue_url, path_style], "bucket": bucket})
 
@@ -173,7 +175,7 @@ def test_each_runtime_bundles_the_sdk_aws_bundles_and_an_aws_like_environment(
     lambda_client, create_function, runtime, sdk_v2
 ):
     name = create_function(
-        {"src/probe.js": SDK_PROBE}, handler="src/probe.handler", runtime=runtime,
+        {"src/probe.js": SDK_PROBE}, handler="src/probe.handler", runtime=runtime, Timeout=30,
         Environment={"Variables": {"MINE": "mine"}},
     )
 
