@@ -12,6 +12,8 @@ export MODE PAYLOAD NAME MACHINE STATUS SEARCH TASK SUCCESS FAILURE CAUSE HEARTB
 # Options of the workflow commands, from make variables (MACHINE=, STATUS=, JSON=1 ...).
 JSON_FLAG  = $(if $(JSON),--json)
 MACHINE_FLAG = $(if $(MACHINE),--machine "$$MACHINE")
+# The AWS SDKs AWS bundles in its Node.js Lambda runtimes (v2 up to nodejs16.x, v3 from nodejs18.x), pinned.
+NODE_SDKS := localstack-plugin/sandbox_localstack/node/sdk-v2 localstack-plugin/sandbox_localstack/node/sdk-v3
 
 .PHONY: help install up down status logs deploy destroy trigger executions history tasks answer open \
         test test-unit test-integration e2e e2e-docker bench lint clean
@@ -21,9 +23,9 @@ help: ## list the targets
 	@echo; echo "  Variables: MODE=local|docker|auto (default auto), PAYLOAD='{...}' for trigger, NAME=... for history and answer,"
 	@echo "  LOCALSTACK_PORT, SMTP_PORT, MAILCATCHER_PORT, SANDBOX_HOME, APPROVER_EMAIL, APPROVAL_TIMEOUT_SECONDS (see README)"
 
-install: $(STAMP) ## create .venv with a Python >= 3.12 and the pinned packages
+install: $(STAMP) ## create .venv with a Python >= 3.12 and the pinned packages (and the Node.js Lambda SDKs)
 
-$(STAMP): pyproject.toml constraints.txt localstack-plugin/pyproject.toml
+$(STAMP): pyproject.toml constraints.txt localstack-plugin/pyproject.toml $(addsuffix /package-lock.json,$(NODE_SDKS))
 	@if [ ! -x $(PY) ]; then \
 	  python=$$(scripts/find-python) || exit 1; \
 	  echo "Creating $(VENV) with $$python"; \
@@ -31,6 +33,14 @@ $(STAMP): pyproject.toml constraints.txt localstack-plugin/pyproject.toml
 	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt \
 	  -e '.[localstack,test,dev]' -e ./localstack-plugin
+	@if command -v npm >/dev/null 2>&1; then \
+	  for sdk in $(NODE_SDKS); do \
+	    echo "npm ci in $$sdk"; \
+	    npm ci --prefix "$$sdk" --ignore-scripts --no-audit --no-fund --loglevel=error || exit 1; \
+	  done; \
+	else \
+	  echo "note: npm not found; Node.js Lambda functions will run without the AWS SDK (install Node.js >= 18.19 and npm, then make install)"; \
+	fi
 	@touch $@
 
 up: $(STAMP) ## start LocalStack + mail catcher and deploy the pipeline (MODE=local|docker|auto)

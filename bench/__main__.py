@@ -2,13 +2,14 @@
 
 Runs against the sandbox that `make up` started (ports and folders from the same environment variables), in this
 order: restart it and time `up` (so the next run is truly cold), one cold approval, one warm-up, R sequential
-approvals, N concurrent approvals while sampling memory, then the SMTP ingest of our catcher and of MailDev.
+approvals, N concurrent approvals while sampling memory, cold and warm invokes of Node.js functions beside
+Python's, then the SMTP ingest of our catcher and of MailDev.
 Prints a table and writes <SANDBOX_HOME>/bench.json (and bench.png when matplotlib is installed).
 
 Environment: BENCH_QUICK=1 (a harness smoke run: 3 runs, N=5, 200 messages), BENCH_RUNS, BENCH_N,
 BENCH_INGEST_MESSAGES, BENCH_INGEST_CONNECTIONS, BENCH_SKIP_UP=1 (keep the running sandbox, no up_ready_s),
-BENCH_ONLY=latency,load,ingest,console (a subset of the phases, for profiling one of them), BENCH_CONSOLE_EXECUTIONS
-(the console figure's executions, default 1000 over 5 machines).
+BENCH_LAMBDA_COLD (cold invokes per function), BENCH_CONSOLE_EXECUTIONS (the console figure's executions, default 1000
+over 5 machines), BENCH_ONLY=latency,load,lambda,ingest,console (a subset of the phases, for profiling one of them).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import console, ingest
+from bench import console, ingest, lambda_runtimes
 from bench.load import run_load
 from bench.memory import Sampler, pid_from_file, sample
 from bench.pipeline import BenchError, Pipeline, Run, not_running_reason
@@ -53,6 +54,9 @@ TARGETS = {
     "up_ready_s": ("<=", 15),
     "catcher_vs_maildev": (">=", 1.5),
     "console_list_ms": ("<=", 1000),
+    # issue 17: Node.js invokes within 1.5x of Python's
+    **{key: ("<=", 1.5) for key in ("node_vs_python_hello_cold", "node_vs_python_hello_warm",
+                                    "node_vs_python_sdk_cold", "node_vs_python_sdk_warm")},
 }
 
 
@@ -72,6 +76,7 @@ def plan() -> dict[str, Any]:
         "load_n": _env_int("BENCH_N", 5 if quick else 100),
         "ingest_messages": _env_int("BENCH_INGEST_MESSAGES", 200 if quick else 2000),
         "ingest_connections": _env_int("BENCH_INGEST_CONNECTIONS", 4),
+        "lambda_colds": _env_int("BENCH_LAMBDA_COLD", 2 if quick else 7),
         "skip_up": os.environ.get("BENCH_SKIP_UP", "") not in ("", "0"),
         "only": {p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()},
         "console_executions": _env_int("BENCH_CONSOLE_EXECUTIONS", 100 if quick else 1000),
@@ -281,6 +286,8 @@ def print_table(result: dict[str, Any]) -> None:
     row("console_search_ms", "Workflows search over inputs (p50)", "ms")
     row("console_streams_closed", "live updates after 10 pages closed")
     row("console_polls_while_closed", "polls while no page is open")
+    for key, label, unit, depends in lambda_runtimes.table_rows(result):
+        row(key, label, unit, depends)
     headers = ("figure", "value", "target", "depends on")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print()
@@ -366,6 +373,9 @@ def main() -> int:
     if wanted("load"):
         phase(f"{config['load_n']} concurrent workflows, memory sampled",
               lambda: load_and_memory(pipeline, settings, config["load_n"]))  # type: ignore[arg-type]
+    if wanted("lambda"):
+        phase("Cold and warm invokes, Node.js beside Python",
+              lambda: lambda_runtimes.compare(settings, config["lambda_colds"], 10, say))
     if wanted("ingest"):
         phase(f"Catcher vs MailDev ingest ({config['ingest_messages']} messages, "
               f"{config['ingest_connections']} connections)",

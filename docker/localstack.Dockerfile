@@ -34,6 +34,13 @@ ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app
+# Node.js for Node.js Lambda functions: Debian's nodejs is in the debootstrap base image; other bases get it from
+# their package mirror when one answers (without it, Node.js functions fail with a message saying what to install).
+RUN command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs \
+      && rm -rf /var/lib/apt/lists/*; } || echo "warning: no Node.js in this image" >&2
+# The AWS SDKs the Node.js runtimes bundle, as `make install` put them into the checkout (npm ci).
+COPY localstack-plugin/sandbox_localstack/node/ /opt/lambda-node/
+ENV SANDBOX_NODE_SDK_HOME=/opt/lambda-node
 # The project's own code (bootstrap, lambdas, sandbox settings) as in a checkout; REPO_ROOT is /app.
 WORKDIR /app
 COPY sandbox/ /app/sandbox/

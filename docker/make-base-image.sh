@@ -14,7 +14,8 @@ BASE_IMAGE="${BASE_IMAGE:-callback-sandbox/python-base:trixie}"
 DEBIAN_SUITE="${DEBIAN_SUITE:-trixie}"
 DOCKER="${DOCKER:-docker}"
 # python3-venv: the images install into a venv (Debian's python3 is "externally managed", PEP 668).
-PACKAGES="python3,python3-venv,ca-certificates"
+# nodejs: the `local` Lambda executor runs Node.js functions on it.
+PACKAGES="python3,python3-venv,ca-certificates,nodejs"
 
 if "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
     echo "base image $BASE_IMAGE exists; nothing to do"

@@ -16,7 +16,8 @@ from localstack.services.lambda_.invocation.lambda_models import FunctionVersion
 from localstack.services.lambda_.invocation.runtime_executor import RuntimeExecutor
 from localstack.utils.strings import to_bytes
 
-from sandbox_localstack import lambda_env
+from sandbox_localstack import lambda_env, node_runtime
+from sandbox_localstack.launch import Launch, node_launch, python_launch
 from sandbox_localstack.local_environment import FunctionSpec, LocalEnvironment
 
 LOG = logging.getLogger(__name__)
@@ -26,7 +27,12 @@ class LocalRuntimeExecutor(RuntimeExecutor):
     def __init__(self, id: str, function_version: FunctionVersion) -> None:  # noqa: A002 - LocalStack's signature
         super().__init__(id=id, function_version=function_version)
         self.environment: LocalEnvironment | None = None
-        self.unsupported = lambda_env.unsupported_runtime_message(function_version.config.runtime)
+        runtime = str(function_version.config.runtime or "")
+        self.unsupported = lambda_env.unsupported_runtime_message(runtime or None)
+        self.node: str | None = None
+        if node_runtime.is_node(runtime):
+            self.node, version = node_runtime.installed()
+            self.unsupported = node_runtime.problem(runtime, self.node, version)
 
     def start(self, env_vars: dict[str, str]) -> None:
         if self.unsupported:
@@ -43,8 +49,13 @@ class LocalRuntimeExecutor(RuntimeExecutor):
             memory_mb=int(config_.memory_size),
             version=self.function_version.id.qualifier,
         )
-        self.environment = LocalEnvironment(spec, dict(env_vars), python=sys.executable)
+        self.environment = LocalEnvironment(spec, dict(env_vars), self._launch(spec))
         self.environment.start(init_timeout_s=float(config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT))
+
+    def _launch(self, spec: FunctionSpec) -> Launch:
+        if self.node is not None:
+            return node_launch(spec.handler, spec.runtime, spec.code_dir, self.node, node_runtime.sdk_home())
+        return python_launch(spec.handler, sys.executable)
 
     def stop(self) -> None:
         if self.environment is not None:
@@ -98,8 +109,16 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         code = function_version.config.code
         if code is not None and hasattr(code, "prepare_for_execution"):
             code.prepare_for_execution()
-        if message := lambda_env.unsupported_runtime_message(function_version.config.runtime):
+        runtime = str(function_version.config.runtime or "")
+        if message := lambda_env.unsupported_runtime_message(runtime or None):
             LOG.warning("Function %s: %s", function_version.qualified_arn, message)
+        elif node_runtime.is_node(runtime):
+            node, version = node_runtime.installed()
+            if problem := node_runtime.problem(runtime, node, version):
+                LOG.warning("Function %s: %s", function_version.qualified_arn, problem)
+            elif version is not None:
+                note = node_runtime.version_note(runtime, version, node_runtime.sdk_home())
+                LOG.info("Function %s: %s", function_version.qualified_arn, note)
 
     @classmethod
     def cleanup_version(cls, function_version: FunctionVersion) -> None:

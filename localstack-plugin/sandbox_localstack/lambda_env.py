@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 # The sandbox runs these on its own interpreter (the venv's Python, which has boto3 like AWS's runtime does).
-SUPPORTED_RUNTIMES = frozenset({"python3.9", "python3.10", "python3.11", "python3.12", "python3.13"})
+PYTHON_RUNTIMES = frozenset({"python3.9", "python3.10", "python3.11", "python3.12", "python3.13"})
+# And these on the installed Node.js, with the SDK AWS bundles in each (see node_runtime.py).
+NODE_RUNTIMES = frozenset({"nodejs12.x", "nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x"})
+SUPPORTED_RUNTIMES = PYTHON_RUNTIMES | NODE_RUNTIMES
 
 # Variables LocalStack builds for its Go init inside a container. They describe LocalStack's internals,
 # not anything a function on AWS would see, so the function process does not get them.
@@ -36,11 +39,13 @@ def unsupported_runtime_message(runtime: str | None) -> str | None:
     """Why this executor cannot run a function, or None when it can."""
     if runtime in SUPPORTED_RUNTIMES:
         return None
-    supported = ", ".join(sorted(SUPPORTED_RUNTIMES, key=lambda r: int(r.split(".")[1])))
     what = f"runtime {runtime}" if runtime else "container image functions"
     return (
-        f"Callback Sandbox's local Lambda executor cannot run {what}; it runs {supported} "
-        "on the sandbox's own Python. Use a Python runtime, or run the sandbox in Docker mode (MODE=docker)."
+        f"Callback Sandbox's local Lambda executor cannot run {what}. It runs python3.9 to python3.13 on the "
+        "sandbox's own Python and nodejs12.x to nodejs22.x on the installed Node.js, in local and docker mode "
+        "alike (both use this executor). Port the function to one of those runtimes, or use LocalStack's own "
+        "Docker executor (LAMBDA_RUNTIME_EXECUTOR=docker, see docker/compose.docker-executor.yml), which needs "
+        "a Docker socket and AWS's runtime images from a registry."
     )
 
 
@@ -52,19 +57,22 @@ def build_function_env(
     runtime_dir: str,
     runtime_api: str,
     tmp_dir: str,
-    python_bin_dir: str,
+    bin_dir: str,
+    runtime_variables: Mapping[str, str] | None = None,
     lifeline_fd: int | None = None,
 ) -> dict[str, str]:
     """The complete environment of a function process.
 
     Built from scratch (never from the LocalStack process's own environment): defaults a Lambda sandbox has,
-    then what LocalStack computed for the function (AWS variables, credentials, AWS_ENDPOINT_URL, the user's
-    variables; ints become strings), then the variables AWS reserves, pointing at real paths on this machine.
+    with the runtime's own (NODE_PATH; a function may override them, as on AWS), then what LocalStack computed
+    for the function (AWS variables, credentials, AWS_ENDPOINT_URL, the user's variables; ints become strings),
+    then the variables AWS reserves, pointing at real paths on this machine.
     """
     env: dict[str, str] = {
-        "PATH": os.pathsep.join([python_bin_dir, "/usr/local/bin", "/usr/bin", "/bin"]),
+        "PATH": os.pathsep.join([bin_dir, "/usr/local/bin", "/usr/bin", "/bin"]),
         "LANG": "C.UTF-8",
         "TMPDIR": tmp_dir,
+        **(runtime_variables or {}),
     }
     for key, value in localstack_env.items():
         if value is None or key in LOCALSTACK_INTERNAL_VARIABLES:

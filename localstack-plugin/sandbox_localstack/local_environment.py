@@ -1,12 +1,14 @@
-"""One Lambda execution environment as a local OS process: AWS's runtime interface client (awslambdaric) running
-the function's handler from the unzipped code, behind a per-environment Runtime API server.
+"""One Lambda execution environment as a local OS process: a runtime (AWS's runtime interface client for Python,
+the sandbox's Node.js runtime for Node.js; see launch.py) running the function's handler from the unzipped code,
+behind a per-environment Runtime API server.
 
 Plain class, no LocalStack imports; `executor.py` adapts it to LocalStack's RuntimeExecutor interface.
 
 Lifetime rules:
 - The process stays in LocalStack's process group (no setsid), so a SIGTERM to that group stops it too.
-- It also holds the read end of a "lifeline" pipe whose write end only LocalStack holds: when LocalStack dies
-  for any reason (even SIGKILL), the pipe closes and the process exits (see bootstrap.py).
+- It also holds the read end of its own "lifeline" pipe whose write end only LocalStack holds: when LocalStack
+  dies for any reason (even SIGKILL), the pipe closes and the process exits (bootstrap.py, node/runtime.mjs).
+  One pipe per process: Node.js makes the descriptor it reads non-blocking, which must not reach anyone else.
 - The executor owns timeouts and process death: a timed out invocation kills the process; a process that ends
   completes its invocation with an error at once. The next invocation starts a fresh process (AWS resets
   the sandbox the same way).
@@ -17,11 +19,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import select
 import shutil
 import subprocess
-import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -29,12 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox_localstack import lambda_env
+from sandbox_localstack.launch import Launch
+from sandbox_localstack.process_output import ProcessOutput
 from sandbox_localstack.runtime_api import Invocation, Mailbox, RuntimeApiServer
 
 LOG = logging.getLogger(__name__)
-
-_OUTPUT_KEEP_BYTES = 64 * 1024  # what get_logs() shows about an environment
-_OUTPUT_TRIM_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -55,41 +53,19 @@ class InvokeResult:
     logs: str
 
 
-_lifeline_lock = threading.Lock()
-_lifeline_read_fd: int | None = None
-
-
-def lifeline_fd() -> int:
-    """The read end of this process's lifeline pipe (created once; the write end is never written nor inherited)."""
-    global _lifeline_read_fd
-    with _lifeline_lock:
-        if _lifeline_read_fd is None:
-            read_fd, _write_fd = os.pipe()  # both ends are close-on-exec; pass_fds hands the read end to children
-            _lifeline_read_fd = read_fd
-        return _lifeline_read_fd
-
-
-def _readable(fd: int, timeout_s: float) -> bool:
-    """Whether a read on `fd` would not block (data or end of file). poll(), not select(): select() refuses
-    descriptors above 1023, which LocalStack reaches with a few dozen live environments."""
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(timeout_s * 1000))
-
-
 class LocalEnvironment:
-    def __init__(self, spec: FunctionSpec, base_env: dict[str, object], python: str = sys.executable) -> None:
+    def __init__(self, spec: FunctionSpec, base_env: dict[str, object], launch: Launch) -> None:
         self.spec = spec
-        self.python = python
+        self.launch = launch
         self._base_env = base_env
         self._mailbox = Mailbox()
         self._server = RuntimeApiServer(self._mailbox, lambda_env.normalize_runtime_error)
         self._tmp_dir = tempfile.mkdtemp(prefix=f"lambda-{spec.name[:40]}-")
         self._process: subprocess.Popen[bytes] | None = None
+        self._lifeline_write_fd: int | None = None  # never written; closing it (or dying) tells the process to go
+        self._lifeline_lock = threading.Lock()  # stop() and an invocation may both kill the process
         self._generation = 0
-        self._output = bytearray()
-        self._output_lock = threading.Lock()
-        self._output_fd: int | None = None
+        self._output = ProcessOutput()
         self._process_output_start = 0
         self._spawned_at = 0.0
         self._init_ms: float | None = None
@@ -109,18 +85,20 @@ class LocalEnvironment:
 
     def stop(self) -> None:
         self._stopped = True
+        self._output.close()
         self._kill()
         with contextlib.suppress(Exception):
             self._server.stop()
         shutil.rmtree(self._tmp_dir, ignore_errors=True)
 
     def output(self) -> str:
-        with self._output_lock:
-            return bytes(self._output[-_OUTPUT_KEEP_BYTES:]).decode(errors="replace")
+        return self._output.tail()
 
     # invocation -----------------------------------------------------------------------------------------------
 
-    def invoke(self, request_id: str, payload: bytes, invoked_function_arn: str, trace_id: str) -> InvokeResult:
+    def invoke(
+        self, request_id: str, payload: bytes, invoked_function_arn: str, trace_id: str, *, retry: bool = True
+    ) -> InvokeResult:
         started = time.monotonic()
         deadline = started + self.spec.timeout_s
         with self._mailbox.changed:
@@ -133,7 +111,7 @@ class LocalEnvironment:
         with self._mailbox.changed:
             ready, init_error = self._mailbox.ready, self._mailbox.init_error
             exited, returncode = self._mailbox.exited, self._mailbox.returncode
-        log_start = self._process_output_start if self._cold else self._output_length()
+        log_start = self._process_output_start if self._cold else self._output.length()
         init_ms = self._init_ms if self._cold else None
         self._cold = False
 
@@ -165,6 +143,10 @@ class LocalEnvironment:
             invocation.finish(lambda_env.exit_error(request_id, self._mailbox.returncode), True)
         invocation.done.wait(max(0.0, deadline - time.monotonic()))
         timed_out = invocation.finish(lambda_env.timeout_error(request_id, self.spec.timeout_s), True)
+        if retry and not invocation.delivered and not timed_out and not self._stopped:
+            # The runtime ended before it took this invocation (Node.js exits after an uncaught exception, just
+            # after reporting it): as on AWS, a fresh runtime gets it instead of it failing with the old one.
+            return self.invoke(request_id, payload, invoked_function_arn, trace_id, retry=False)
         max_memory_mb = self._max_memory_mb()
         if timed_out:
             self._kill()
@@ -193,9 +175,8 @@ class LocalEnvironment:
         init_failed: bool = False,
     ) -> InvokeResult:
         duration_ms = (time.monotonic() - started) * 1000
-        self._drain_output()
-        with self._output_lock:
-            function_output = bytes(self._output[log_start:]).decode(errors="replace")
+        self._output.drain()
+        function_output = self._output.since(log_start)
         error_type = lambda_env.error_type_of(payload) if is_error else None
         # AWS adds a status to REPORT for failures of the runtime itself, not for exceptions of the handler.
         platform_error = bool(error_type and error_type.startswith("Runtime."))
@@ -223,29 +204,29 @@ class LocalEnvironment:
 
     def _spawn(self) -> None:
         self._kill()
-        self._drain_output()  # the old process's last words belong before the new process's output
+        self._output.drain()  # the old process's last words belong before the new process's output
         self._generation = self._mailbox.reset()
         read_fd, write_fd = os.pipe()
-        lifeline = lifeline_fd()
+        lifeline, lifeline_write = os.pipe()  # close-on-exec; pass_fds hands only the read end over
+        with self._lifeline_lock:
+            self._lifeline_write_fd = lifeline_write
         env = lambda_env.build_function_env(
             self._base_env,
             runtime=self.spec.runtime,
             task_root=self.spec.code_dir,
-            runtime_dir=sysconfig.get_paths()["purelib"],
+            runtime_dir=self.launch.runtime_dir,
             runtime_api=self._server.address,
             tmp_dir=self._tmp_dir,
-            python_bin_dir=str(Path(self.python).parent),
+            bin_dir=self.launch.bin_dir,
+            runtime_variables=self.launch.variables,
             lifeline_fd=lifeline,
         )
-        with self._output_lock:
-            if len(self._output) > _OUTPUT_TRIM_BYTES:
-                del self._output[:-_OUTPUT_KEEP_BYTES]
-            self._process_output_start = len(self._output)
+        self._process_output_start = self._output.trim()
         self._spawned_at = time.monotonic()
         self._init_ms = None
         try:
             self._process = subprocess.Popen(
-                [self.python, "-u", "-m", "sandbox_localstack.bootstrap", self.spec.handler],
+                self.launch.argv,
                 cwd=self.spec.code_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -255,10 +236,10 @@ class LocalEnvironment:
             )
         finally:
             os.close(write_fd)
-        self._output_fd = read_fd
+            os.close(lifeline)
+        self._output.attach(read_fd)
         self._cold = True
         generation, process = self._generation, self._process
-        threading.Thread(target=self._read_output, args=(read_fd,), name="lambda-output", daemon=True).start()
         threading.Thread(target=self._watch, args=(process, generation), name="lambda-watch", daemon=True).start()
 
     def _wait_for_init(self, deadline: float) -> None:
@@ -282,15 +263,17 @@ class LocalEnvironment:
 
     def _kill(self) -> None:
         process = self._process
-        if process is None:
-            return
-        if process.poll() is None:
+        if process is not None and process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 LOG.warning("Lambda process %s did not exit after SIGKILL", process.pid)
+        with self._lifeline_lock:
+            lifeline_write, self._lifeline_write_fd = self._lifeline_write_fd, None
+        if lifeline_write is not None:
+            os.close(lifeline_write)
 
     def _max_memory_mb(self) -> int:
         process = self._process
@@ -303,51 +286,3 @@ class LocalEnvironment:
         except (OSError, ValueError, IndexError):
             pass
         return 0
-
-    # output capture -------------------------------------------------------------------------------------------
-    # Everything the process writes (stdout and stderr, one pipe) is read continuously so it can never block on
-    # a full pipe. Reads happen only under the lock; once the invocation is complete, `_drain_output` reads
-    # whatever is still in the pipe, so the invocation's log has every line written before its result.
-
-    def _read_output(self, fd: int) -> None:
-        try:
-            while True:
-                if not _readable(fd, 0.5):
-                    if self._stopped or self._output_fd != fd:
-                        break
-                    continue
-                with self._output_lock:
-                    # `_drain_output` may have emptied the pipe since the select above; a blocking read on an
-                    # empty pipe would hold the lock until the process writes again, stalling `invoke` for good.
-                    if not _readable(fd, 0):
-                        continue
-                    chunk = os.read(fd, 65536)
-                    if chunk:
-                        self._output.extend(chunk)
-                if not chunk:
-                    break
-        except OSError:
-            pass
-        finally:
-            with self._output_lock:
-                if self._output_fd == fd:
-                    self._output_fd = None
-                os.close(fd)
-
-    def _drain_output(self) -> None:
-        with self._output_lock:
-            fd = self._output_fd
-            if fd is None:
-                return
-            try:
-                while _readable(fd, 0):
-                    chunk = os.read(fd, 65536)
-                    if not chunk:
-                        break
-                    self._output.extend(chunk)
-            except OSError:
-                pass
-
-    def _output_length(self) -> int:
-        with self._output_lock:
-            return len(self._output)

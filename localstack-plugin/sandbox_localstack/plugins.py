@@ -88,3 +88,11 @@ def correct_step_functions() -> None:
     from sandbox_localstack.sfn_corrections import install
 
     install()
+
+
+@hooks.on_infra_start()
+def correct_event_targets() -> None:
+    """EventBridge rules start Step Functions executions with InputPath, Input or InputTransformer targets too."""
+    from sandbox_localstack.event_targets import install
+
+    install()

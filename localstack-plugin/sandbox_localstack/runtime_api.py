@@ -31,6 +31,7 @@ class Invocation:
     trace_id: str
     deadline_ms: int
     done: threading.Event = field(default_factory=threading.Event)
+    delivered: bool = False  # the runtime took it (GET /invocation/next answered with it)
     result: bytes = b""
     is_error: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -87,6 +88,7 @@ class Mailbox:
             if self.pending is None or generation != self.generation:
                 return None
             self.current, self.pending = self.pending, None
+            self.current.delivered = True
             return self.current
 
     def complete(self, request_id: str, result: bytes, is_error: bool) -> bool:

@@ -6,6 +6,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+# Lambda functions created with boto3 in the LocalStack below (a client and cleanup per test module).
+from lambda_support import create_function, lambda_client  # noqa: F401
+
 # LocalStack (local Lambda executor, mail relay) and a real SMTP server, shared by all integration tests.
 from localstack_support import localstack, smtp_sink  # noqa: F401
 from mailcatcher_support import Catcher

@@ -1,4 +1,5 @@
-"""Issue 7, Lambda path: a function's environment process killed mid-invoke, and a poison message in a batch.
+"""Issue 7, Lambda path: a function's environment process (Python or Node.js) killed mid-invoke, and a poison
+message in a batch.
 
 Against a real LocalStack with the `local` executor. The function writes "<pid> kill|live" to a marker file when
 an attempt starts; the test SIGKILLs the processes marked "kill" from outside (as the OOM killer or a crash
@@ -56,6 +57,26 @@ def handler(event, context):
 """
 
 
+KILLABLE_NODE = """
+const fs = require('fs');
+const path = require('path');
+
+exports.handler = async (event) => {
+  if (event.Records) return {};
+  const mark = path.join(process.env.MARK_DIR, event.marker);
+  fs.writeFileSync(`${mark}.tmp`, `${process.pid} kill`);
+  fs.renameSync(`${mark}.tmp`, `${mark}.pid`);
+  await new Promise((resolve) => setTimeout(resolve, 55000));
+  return 'not killed';
+};
+"""
+# runtime, handler, code of the killable function per language
+KILLABLES = {
+    "python": ("python3.12", "app.handler", {"app.py": KILLABLE}),
+    "node": ("nodejs20.x", "index.handler", {"index.js": KILLABLE_NODE}),
+}
+
+
 class Killer:
     """SIGKILLs every function process that announces itself as one to kill; records what it killed."""
 
@@ -105,13 +126,14 @@ def marks(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def killable(localstack: LocalStackSandbox, marks: Path):
+@pytest.fixture(params=["python"])
+def killable(request, localstack: LocalStackSandbox, marks: Path):
+    runtime, handler, files = KILLABLES[request.param]
     client = localstack.client("lambda", read_timeout=FUNCTION_TIMEOUT_S + 60)
     name = f"killable-{uuid.uuid4().hex[:8]}"
     client.create_function(
-        FunctionName=name, Runtime="python3.12", Role=ROLE, Handler="app.handler", Timeout=FUNCTION_TIMEOUT_S,
-        Code={"ZipFile": make_zip({"app.py": KILLABLE})}, Environment={"Variables": {"MARK_DIR": str(marks)}},
+        FunctionName=name, Runtime=runtime, Role=ROLE, Handler=handler, Timeout=FUNCTION_TIMEOUT_S,
+        Code={"ZipFile": make_zip(files)}, Environment={"Variables": {"MARK_DIR": str(marks)}},
     )
     client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
     try:
@@ -153,6 +175,7 @@ def queue_empty(sqs, url: str) -> bool:
     return attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
+@pytest.mark.parametrize("killable", ["python", "node"], indirect=True)
 def test_environment_killed_mid_invoke_fails_at_once_with_an_aws_shaped_error(localstack, killable, marks):
     client, name = killable
     result: dict = {}

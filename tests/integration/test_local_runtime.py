@@ -3,8 +3,6 @@ processes and behave like AWS Lambda (results, logs, error shapes, timeouts, cra
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import signal
 import time
@@ -12,12 +10,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from lambda_support import ROLE, invoke, log_messages
 from localstack_support import LocalStackSandbox, free_port, make_zip
 
 from sandbox.config import Settings
 from sandbox.services import ManagedProcess, localstack_spec, process_alive, process_cmdline, process_group_members
-
-ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
 HANDLER = """
 import json
@@ -62,59 +59,13 @@ def handler(event, context):
 
 
 @pytest.fixture(scope="module")
-def lambda_client(localstack):
-    # Generous read timeout: a hanging invoke fails the test instead of blocking the run.
-    return localstack.client("lambda", read_timeout=120)
-
-
-@pytest.fixture(scope="module")
-def create_function(lambda_client):
-    created: list[str] = []
+def create_function(create_function):
+    """Python functions by default: the module's HANDLER as app.handler on python3.12."""
 
     def create(files: dict[str, str] | None = None, *, handler="app.handler", runtime="python3.12", **kwargs) -> str:
-        name = f"fn-{uuid.uuid4().hex[:10]}"
-        lambda_client.create_function(
-            FunctionName=name,
-            Runtime=runtime,
-            Role=ROLE,
-            Handler=handler,
-            Code={"ZipFile": make_zip(files or {"app.py": HANDLER})},
-            **kwargs,
-        )
-        lambda_client.get_waiter("function_active_v2").wait(
-            FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150}
-        )
-        created.append(name)
-        return name
+        return create_function(files or {"app.py": HANDLER}, handler=handler, runtime=runtime, **kwargs)
 
-    try:
-        yield create
-    finally:
-        for name in created:
-            with contextlib.suppress(Exception):  # best-effort cleanup
-                lambda_client.delete_function(FunctionName=name)
-
-
-def invoke(lambda_client, name: str, event: dict) -> tuple[dict, dict]:
-    response = lambda_client.invoke(FunctionName=name, Payload=json.dumps(event).encode())
-    return response, json.loads(response["Payload"].read() or b"null")
-
-
-def log_messages(logs_client, name: str, needle: str, timeout: float = 30.0) -> list[str]:
-    """All CloudWatch log messages of the function once one containing `needle` is there."""
-    group = f"/aws/lambda/{name}"
-    deadline = time.monotonic() + timeout
-    messages: list[str] = []
-    while time.monotonic() < deadline:
-        try:
-            events = logs_client.filter_log_events(logGroupName=group)["events"]
-        except logs_client.exceptions.ResourceNotFoundException:
-            events = []
-        messages = [e["message"] for e in events]
-        if any(needle in m for m in messages):
-            return messages
-        time.sleep(0.2)
-    raise AssertionError(f"{needle!r} not in the log group {group} after {timeout:.0f} s: {messages}")
+    return create
 
 
 def test_invoke_returns_result_and_logs_reach_cloudwatch(localstack, lambda_client, create_function):
@@ -227,7 +178,7 @@ def test_boto3_in_a_function_reaches_localstack_without_configuration(localstack
     bucket = f"bucket-{uuid.uuid4().hex[:10]}"
     s3 = localstack.client("s3")
     s3.create_bucket(Bucket=bucket)
-    name = create_function()
+    name = create_function(Timeout=30)  # importing boto3 takes seconds on a busy 2-CPU machine
 
     response, result = invoke(lambda_client, name, {"action": "boto3", "bucket": bucket})
 
@@ -264,27 +215,32 @@ def test_function_environment_is_aws_like_and_isolated(localstack, lambda_client
         assert leaked not in env
 
 
-def test_non_python_runtime_fails_with_a_clear_error(lambda_client, create_function):
-    name = create_function(
-        {"index.js": "exports.handler = async () => 'hi';\n"}, handler="index.handler", runtime="nodejs20.x"
-    )
+def test_runtime_it_cannot_run_fails_with_a_message_naming_what_works(lambda_client, create_function):
+    name = create_function({"Main.java": "class Main {}\n"}, handler="Main::handleRequest", runtime="java21")
 
     response, error = invoke(lambda_client, name, {})
 
     assert response["FunctionError"] == "Unhandled"
     assert error["errorType"] == "Runtime.Unsupported"
-    assert "nodejs20.x" in error["errorMessage"] and "python3.12" in error["errorMessage"]
+    message = error["errorMessage"]
+    assert "java21" in message and "python3.9 to python3.13" in message and "nodejs12.x to nodejs22.x" in message
+    assert "MODE=docker" not in message  # docker mode runs this same executor
+
+
+NODE_SLEEPER = "exports.handler = async (event) => new Promise((done) => setTimeout(done, event.seconds * 1000));\n"
+RUNTIME_COMMANDS = ("sandbox_localstack.bootstrap", "sandbox_localstack/node/runtime.mjs")  # Python, Node.js
 
 
 def _function_processes(pgid: int) -> set[int]:
-    """Live function processes (our bootstrap) in the given process group."""
-    return {pid for pid in process_group_members(pgid) if "sandbox_localstack.bootstrap" in process_cmdline(pid)}
+    """Live function processes (our Python bootstrap or Node.js runtime) in the given process group."""
+    return {pid for pid in process_group_members(pgid)
+            if any(command in process_cmdline(pid) for command in RUNTIME_COMMANDS)}
 
 
 @pytest.mark.parametrize("how", ["stop", "sigkill"])
 def test_lambda_processes_end_with_localstack(tmp_path, how):
     """`stop` is what `make down` does (SIGTERM to LocalStack's process group); `sigkill` kills only LocalStack's
-    main process, and the lifeline pipe must still take the function processes down."""
+    main process, and the lifeline pipes must still take the function processes (Python and Node.js) down."""
     settings = Settings(home=tmp_path, localstack_port=free_port(), smtp_port=free_port())
     process = ManagedProcess(localstack_spec(settings), settings.home)
     localstack_pid = process.start()
@@ -292,22 +248,19 @@ def test_lambda_processes_end_with_localstack(tmp_path, how):
         process.wait_ready(timeout=120)
         sandbox = LocalStackSandbox(settings, process)
         client = sandbox.client("lambda", read_timeout=120)
-        name = f"fn-{uuid.uuid4().hex[:10]}"
-        client.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=ROLE,
-            Handler="app.handler",
-            Timeout=300,
-            Code={"ZipFile": make_zip({"app.py": HANDLER})},
-        )
-        client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2})
-        # Two environments, both busy in long invocations, while LocalStack goes away.
-        busy = ThreadPoolExecutor(max_workers=2)
-        for _ in range(2):
+        names = []
+        for runtime, handler, files in (("python3.12", "app.handler", {"app.py": HANDLER}),
+                                        ("nodejs20.x", "index.handler", {"index.js": NODE_SLEEPER})):
+            names.append(f"fn-{uuid.uuid4().hex[:10]}")
+            client.create_function(FunctionName=names[-1], Runtime=runtime, Role=ROLE, Handler=handler, Timeout=300,
+                                   Code={"ZipFile": make_zip(files)})
+            client.get_waiter("function_active_v2").wait(FunctionName=names[-1], WaiterConfig={"Delay": 0.2})
+        # Three environments (two Python, one Node.js), all busy in long invocations, while LocalStack goes away.
+        busy = ThreadPoolExecutor(max_workers=3)
+        for name in (names[0], names[0], names[1]):
             busy.submit(invoke, client, name, {"action": "sleep", "seconds": 250})
-        deadline = time.monotonic() + 30
-        while len(function_pids := _function_processes(localstack_pid)) < 2:
+        deadline = time.monotonic() + 60
+        while len(function_pids := _function_processes(localstack_pid)) < 3:
             assert time.monotonic() < deadline, "the environments did not start"
             time.sleep(0.1)
 

@@ -13,7 +13,7 @@ def build(localstack_env, **overrides):
         runtime_dir="/venv/lib/site-packages",
         runtime_api="127.0.0.1:40001",
         tmp_dir="/tmp/lambda-fn",
-        python_bin_dir="/venv/bin",
+        bin_dir="/venv/bin",
     )
     args.update(overrides)
     return lambda_env.build_function_env(localstack_env, **args)
@@ -83,17 +83,27 @@ def test_lifeline_fd_is_passed_only_when_given():
     assert build({}, lifeline_fd=7)[lambda_env.LIFELINE_VARIABLE] == "7"
 
 
-@pytest.mark.parametrize("runtime", ["python3.9", "python3.10", "python3.11", "python3.12", "python3.13"])
-def test_python_runtimes_are_supported(runtime):
+def test_runtime_variables_are_defaults_the_function_may_override():
+    assert build({}, runtime_variables={"NODE_PATH": "/sdk"})["NODE_PATH"] == "/sdk"
+    assert build({"NODE_PATH": "/mine"}, runtime_variables={"NODE_PATH": "/sdk"})["NODE_PATH"] == "/mine"
+
+
+@pytest.mark.parametrize(
+    "runtime",
+    ["python3.9", "python3.10", "python3.11", "python3.12", "python3.13"]
+    + ["nodejs12.x", "nodejs14.x", "nodejs16.x", "nodejs18.x", "nodejs20.x", "nodejs22.x"],
+)
+def test_python_and_node_runtimes_are_supported(runtime):
     assert lambda_env.unsupported_runtime_message(runtime) is None
 
 
-@pytest.mark.parametrize("runtime", ["nodejs20.x", "java21", "provided.al2023", "python3.8"])
-def test_other_runtimes_get_a_message_naming_the_limitation(runtime):
+@pytest.mark.parametrize("runtime", ["java21", "provided.al2023", "python3.8", "nodejs24.x", "ruby3.3"])
+def test_other_runtimes_get_a_message_naming_what_works(runtime):
     message = lambda_env.unsupported_runtime_message(runtime)
-    assert runtime in message
-    assert "python3.9" in message and "python3.13" in message
-    assert "MODE=docker" in message
+    assert f"runtime {runtime}" in message
+    assert "python3.9 to python3.13" in message and "nodejs12.x to nodejs22.x" in message
+    assert "docker mode" in message and "LAMBDA_RUNTIME_EXECUTOR=docker" in message
+    assert "MODE=docker" not in message  # docker mode runs this same executor: it is no way out
 
 
 def test_image_functions_are_named_in_the_message():

@@ -65,3 +65,18 @@ def test_long_poll_of_a_replaced_process_gives_up_instead_of_stealing_work():
 
     assert results == [None]
     assert mailbox.pending is not None and mailbox.pending.request_id == "for-the-new-process"
+
+
+def test_only_an_invocation_the_runtime_took_counts_as_delivered():
+    """The environment hands an undelivered invocation of a runtime that ended to a fresh runtime instead."""
+    mailbox = Mailbox()
+    generation = mailbox.reset()
+    taken, waiting = invocation("r1"), invocation("r2")
+    mailbox.submit(taken)
+    mailbox.next_invocation()
+    mailbox.submit(waiting)
+
+    mailbox.report_exit(generation, 129, lambda rid, code: b"exited")
+
+    assert taken.delivered and taken.is_error
+    assert not waiting.delivered and waiting.is_error
