@@ -1,10 +1,17 @@
-"""SMTP side: an aiosmtpd server on the app's event loop that hands every message to the store."""
+"""SMTP side: an aiosmtpd server on the app's event loop that hands every message to the store.
+
+Like every MTA (and Mailpit), the catcher puts trace headers in front of what it receives: ``Received`` (who
+sent it, when) and ``Return-Path`` (the envelope sender) when the message has none. The bytes received follow
+unchanged.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
+from email.utils import formatdate
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -13,17 +20,46 @@ from .store import Store
 log = logging.getLogger("mailcatcher.smtp")
 
 
+_RETURN_PATH = re.compile(rb"(?im)^return-path:")
+_UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
+
+
+def header_block(raw: bytes) -> bytes:
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        end = raw.find(separator)
+        if end >= 0:
+            return raw[:end]
+    return raw
+
+
+def trace_headers(raw: bytes, session: Session, envelope: Envelope, hostname: str) -> bytes:
+    """The Received (and, when missing, Return-Path) lines to put in front of a received message."""
+    helo = _UNPRINTABLE.sub("", str(session.host_name or "unknown"))[:200] or "unknown"
+    peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+    recipient = _UNPRINTABLE.sub("", envelope.rcpt_tos[0])[:320] if envelope.rcpt_tos else ""
+    protocol = "ESMTP" if session.extended_smtp else "SMTP"
+    lines = f"Received: from {helo} ([{peer}])\r\n\tby {hostname} (Callback Sandbox mailcatcher) with {protocol}"
+    lines += f"\r\n\tfor <{recipient}>; {formatdate(localtime=True)}\r\n"
+    trace = lines.encode("utf-8", "replace")
+    if not _RETURN_PATH.search(header_block(raw)):
+        sender = _UNPRINTABLE.sub("", envelope.mail_from or "")[:320]
+        trace = f"Return-Path: <{sender}>\r\n".encode("utf-8", "replace") + trace
+    return trace
+
+
 class CatchAllHandler:
     """Accepts any sender and recipients and stores the message bytes exactly as received."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, hostname: str = "mailcatcher") -> None:
         self.store = store
+        self.hostname = hostname
         # One thread stores messages in arrival order. Several (asyncio.to_thread's pool) gain nothing: parsing
         # holds the GIL and the insert holds the store lock; their contention cost a few percent of throughput.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailcatcher-store")
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
+        raw = trace_headers(raw, session, envelope, self.hostname) + raw
         try:
             # Parsing and the SQLite commit run off the loop so a 25 MiB mail does not stall other clients.
             summary = await asyncio.get_running_loop().run_in_executor(
@@ -31,6 +67,7 @@ class CatchAllHandler:
             )
         except Exception:
             log.exception("could not store message from %s", envelope.mail_from)
+            self.store.stats.update(rejected=1)
             return "451 Requested action aborted: could not store the message"
         # 250 only after the commit: an acknowledged message is on disk.
         log.info("stored message %s (%d bytes) from %s to %d recipient(s)",
@@ -49,7 +86,7 @@ async def start_smtp(
 
     ``hostname`` is given explicitly because aiosmtpd otherwise calls socket.getfqdn(), a DNS lookup.
     """
-    handler = CatchAllHandler(store)
+    handler = CatchAllHandler(store, hostname)
     loop = asyncio.get_running_loop()
 
     # aiosmtpd refuses lines over 1001 bytes (RFC 5321). A client that sends bytes with bare LF line ends

@@ -1,0 +1,79 @@
+"""The store's SQLite schema, and the upgrade from the first one (which kept only raw bytes and a summary).
+
+``messages`` holds what each view needs, computed once at arrival (``record.py``), with the raw bytes last so
+that listing never reads them. Search text goes first to ``search_pending`` (one cheap row in the message's
+own transaction) and is moved in batches into ``search``, an FTS5 trigram index that answers substring
+searches without scanning; queries look in both, so a message is searchable the moment it is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+
+VERSION = 2
+SEARCH_COLUMNS = ("text", "from_", "to_", "cc", "bcc", "reply_to", "subject", "message_id")
+
+MESSAGES = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: ids never come back, so `after=ID` stays ordered
+    created TEXT NOT NULL,                  -- RFC 3339, as the API shows it
+    created_ms INTEGER NOT NULL,            -- the same instant, for before:/after:
+    read INTEGER NOT NULL DEFAULT 0,
+    size INTEGER NOT NULL,
+    attachments INTEGER NOT NULL,
+    inline INTEGER NOT NULL,
+    envelope_from TEXT NOT NULL,
+    envelope_to TEXT NOT NULL,              -- JSON list
+    summary TEXT NOT NULL,                  -- JSON: what message lists show
+    view TEXT NOT NULL,                     -- JSON: what the message views show (bodies, headers, parts, links)
+    raw BLOB NOT NULL                       -- last, so reading the columns before it never touches the bytes
+);
+CREATE INDEX IF NOT EXISTS messages_created_ms ON messages (created_ms);
+CREATE TABLE IF NOT EXISTS message_tags (
+    message_id INTEGER NOT NULL,
+    tag TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (message_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS message_tags_by_tag ON message_tags (tag);
+"""
+SEARCH_PENDING = (
+    "CREATE TABLE IF NOT EXISTS search_pending (id INTEGER PRIMARY KEY, "
+    + ", ".join(f"{column} TEXT NOT NULL" for column in SEARCH_COLUMNS) + ")"
+)
+SEARCH_INDEX = (
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5({', '.join(SEARCH_COLUMNS)}, "
+    "tokenize='trigram case_sensitive 1')"
+)
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
+
+
+def create(db: sqlite3.Connection, rebuild: Callable[[bytes, str, list[str], str, bool], None]) -> None:
+    """Create the tables; a version 1 store is carried over message by message through ``rebuild``
+    (raw, envelope sender, recipients, created, read), which re-derives everything from the raw bytes."""
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    old = version < VERSION and _has_table(db, "messages")
+    if old:
+        db.execute("ALTER TABLE messages RENAME TO messages_v1")
+    for statement in MESSAGES.split(";"):  # executescript would commit the caller's transaction
+        if statement.strip():
+            db.execute(statement)
+    db.execute(SEARCH_PENDING)
+    db.execute(SEARCH_INDEX)
+    if old:
+        for raw, sender, recipients, created, read in db.execute(
+            "SELECT raw, envelope_from, envelope_to, created, read FROM messages_v1 ORDER BY id"
+        ).fetchall():
+            rebuild(bytes(raw), sender, json.loads(recipients), created, bool(read))
+        db.execute("DROP TABLE messages_v1")
+    db.execute(f"PRAGMA user_version = {VERSION}")
+
+
+def recreate_search_index(db: sqlite3.Connection) -> None:
+    """Empty the index at once (row-by-row deletes of a large FTS table are slow)."""
+    db.execute("DROP TABLE IF EXISTS search")
+    db.execute(SEARCH_INDEX)
