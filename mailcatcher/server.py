@@ -67,10 +67,11 @@ async def serve(args: argparse.Namespace, **app_options: Any) -> int:
             options = {
                 "bind": [http_host, os.environ.get("SANDBOX_BIND", "")],
                 "allowed_hosts": args.allowed_hosts,
-                "aws_gateway": args.aws_gateway,
                 "link_check_any_host": args.link_check_any_host,
                 **app_options,
             }
+            if args.aws_gateway:  # the command line wins over a launcher's default
+                options["aws_gateway"] = args.aws_gateway
             app = create_app(store, smtp_address=f"{smtp_host}:{smtp_port}", **options)
             config = uvicorn.Config(
                 app,
