@@ -2,12 +2,14 @@
 
 Runs against the sandbox that `make up` started (ports and folders from the same environment variables), in this
 order: restart it and time `up` (so the next run is truly cold), one cold approval, one warm-up, R sequential
-approvals, N concurrent approvals while sampling memory, then the SMTP ingest of our catcher and of MailDev.
+approvals, N concurrent approvals while sampling memory, then the SMTP ingest of our catcher and of MailDev,
+and the catcher's search latency with a large store.
 Prints a table and writes <SANDBOX_HOME>/bench.json (and bench.png when matplotlib is installed).
 
 Environment: BENCH_QUICK=1 (a harness smoke run: 3 runs, N=5, 200 messages), BENCH_RUNS, BENCH_N,
 BENCH_INGEST_MESSAGES, BENCH_INGEST_CONNECTIONS, BENCH_SKIP_UP=1 (keep the running sandbox, no up_ready_s),
-BENCH_ONLY=latency,load,ingest (a subset of the phases, for profiling one of them).
+BENCH_SEARCH_MESSAGES (default 100,000; 10,000 quick),
+BENCH_ONLY=latency,load,ingest,search (a subset of the phases; ingest and search need no running sandbox).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import ingest
+from bench import ingest, search
 from bench.load import run_load
 from bench.memory import Sampler, pid_from_file, sample
 from bench.pipeline import BenchError, Pipeline, Run, not_running_reason
@@ -51,6 +53,7 @@ TARGETS = {
     "peak_rss_mb": ("<=", 2560),
     "up_ready_s": ("<=", 15),
     "catcher_vs_maildev": (">=", 1.5),
+    "search_p50_ms": ("<=", 50),
 }
 
 
@@ -70,6 +73,7 @@ def plan() -> dict[str, Any]:
         "load_n": _env_int("BENCH_N", 5 if quick else 100),
         "ingest_messages": _env_int("BENCH_INGEST_MESSAGES", 200 if quick else 2000),
         "ingest_connections": _env_int("BENCH_INGEST_CONNECTIONS", 4),
+        "search_messages": _env_int("BENCH_SEARCH_MESSAGES", 10_000 if quick else 100_000),
         "skip_up": os.environ.get("BENCH_SKIP_UP", "") not in ("", "0"),
         "only": {p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()},
     }
@@ -272,6 +276,8 @@ def print_table(result: dict[str, Any]) -> None:
         f"{result.get('ingest_messages')} msgs / {result.get('ingest_connections')} connections")
     row("maildev_msgs_per_s", "MailDev ingest", "msg/s", result.get("maildev_setting", ""))
     row("catcher_vs_maildev", "catcher ÷ MailDev", "×")
+    row("search_p50_ms", "catcher search p50", "ms", f"{result.get('search_messages')} messages, HTTP")
+    row("search_p95_ms", "catcher search p95", "ms")
     headers = ("figure", "value", "target", "depends on")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print()
@@ -309,7 +315,7 @@ def main() -> int:
     settings = Settings()
     config = plan()
     # The ingest comparison starts its own catcher and MailDev; everything else needs the sandbox.
-    reason = None if config["only"] == {"ingest"} else not_running_reason(settings)
+    reason = None if config["only"] and config["only"] <= {"ingest", "search"} else not_running_reason(settings)
     if reason:
         print(f"bench: the sandbox is not running ({reason}); start it with `make up`", file=sys.stderr)
         return 2
@@ -361,6 +367,9 @@ def main() -> int:
         phase(f"Catcher vs MailDev ingest ({config['ingest_messages']} messages, "
               f"{config['ingest_connections']} connections)",
               lambda: ingest.compare(config["ingest_messages"], config["ingest_connections"]))
+    if wanted("search"):
+        phase(f"Catcher search with {config['search_messages']:,} stored messages",
+              lambda: search.measure(config["search_messages"], say))
     return _finish(result, errors, settings, began, measured)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 Scope = dict[str, Any]
 
-MAX_URL_BYTES = 8192
+MAX_URL_BYTES = 16 * 1024
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _WILDCARD_BINDS = {"", "0.0.0.0", "::"}

@@ -8,8 +8,8 @@ time received, a date or date and time, read in the ``tz`` time zone), ``larger:
 times search as typed. Unlike Mailpit, a filter it cannot read (``is:maybe``, ``before:soon``) is a
 ``QueryError`` (400), never a silent zero-result search.
 
-Text filters match substrings, case-insensitively, through the store's trigram index (GLOB over lower-cased
-text); every value is a bound parameter, never SQL text.
+Text filters match substrings, case-insensitively (text and values are lower-cased), through the store's
+trigram index; every value is a bound parameter, never SQL text.
 """
 
 from __future__ import annotations
@@ -161,13 +161,27 @@ def glob_pattern(value: str) -> str:
     return f"*{escaped}*"
 
 
-def _indexed(columns: Iterable[str], pattern: str) -> tuple[str, list[Any]]:
-    """Messages whose text in any of ``columns`` matches: the index, plus the rows not indexed yet."""
+def fts_phrase(columns: Iterable[str], value: str) -> str:
+    """An FTS5 MATCH expression for ``value`` as a substring of any of ``columns`` (a trigram phrase: exact)."""
+    return f"{{{' '.join(columns)}}} : \"{value.replace('"', '""')}\""
+
+
+def _indexed(columns: Iterable[str], value: str) -> tuple[str, list[Any]]:
+    """Messages whose text in any of ``columns`` contains ``value``: the index, plus the rows not indexed yet.
+
+    Three characters or more are a trigram phrase query (answered from the index's positions alone); shorter
+    values cannot be in a trigram index and are a GLOB over its text.
+    """
     columns = list(columns)
-    where = " OR ".join(f"{column} GLOB ?" for column in columns)
-    # Fixed column names only; the pattern is a parameter.
-    sql = f"m.id IN (SELECT rowid FROM search WHERE {where} UNION ALL SELECT id FROM search_pending WHERE {where})"  # noqa: S608
-    return sql, [pattern] * (2 * len(columns))
+    pattern = glob_pattern(value)
+    globs = " OR ".join(f"{column} GLOB ?" for column in columns)
+    if len(value) >= 3:
+        indexed, params = "SELECT rowid FROM search WHERE search MATCH ?", [fts_phrase(columns, value)]
+    else:
+        indexed, params = f"SELECT rowid FROM search WHERE {globs}", [pattern] * len(columns)  # noqa: S608
+    # Fixed column names only; every value is a parameter.
+    sql = f"m.id IN ({indexed} UNION ALL SELECT id FROM search_pending WHERE {globs})"  # noqa: S608
+    return sql, [*params, *[pattern] * len(columns)]
 
 
 def term_sql(term: Term) -> tuple[str, list[Any]]:
@@ -182,7 +196,7 @@ def term_sql(term: Term) -> tuple[str, list[Any]]:
     if term.field in ("after", "before"):
         return ("m.created_ms >= ?" if term.field == "after" else "m.created_ms <= ?"), [int(term.value)]
     columns = ADDRESS_COLUMNS if term.field == "addressed" else (TEXT_FIELDS[term.field],)
-    return _indexed(columns, glob_pattern(term.value))
+    return _indexed(columns, term.value)
 
 
 def terms_sql(terms: Iterable[Term]) -> tuple[str, list[Any]]:

@@ -1,8 +1,8 @@
 """The store's SQLite schema, and the upgrade from the first one (which kept only raw bytes and a summary).
 
-``messages`` holds what each view needs, computed once at arrival (``record.py``), with the raw bytes last so
-that listing never reads them. Search text goes first to ``search_pending`` (one cheap row in the message's
-own transaction) and is moved in batches into ``search``, an FTS5 trigram index that answers substring
+``messages`` holds what lists and searches read (small rows, so a scan stays fast); ``message_data`` holds what
+one message's views need, computed once at arrival (``record.py``), and the raw bytes. Search text goes first
+to ``search_pending`` (one cheap row in the message's own transaction) and is moved in batches into ``search``, an FTS5 trigram index that answers substring
 searches without scanning; queries look in both, so a message is searchable the moment it is stored.
 """
 
@@ -26,11 +26,15 @@ CREATE TABLE IF NOT EXISTS messages (
     inline INTEGER NOT NULL,
     envelope_from TEXT NOT NULL,
     envelope_to TEXT NOT NULL,              -- JSON list
-    summary TEXT NOT NULL,                  -- JSON: what message lists show
+    summary TEXT NOT NULL                   -- JSON: what message lists show
+);
+CREATE TABLE IF NOT EXISTS message_data (
+    id INTEGER PRIMARY KEY,                 -- messages.id
     view TEXT NOT NULL,                     -- JSON: what the message views show (bodies, headers, parts, links)
-    raw BLOB NOT NULL                       -- last, so reading the columns before it never touches the bytes
+    raw BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_created_ms ON messages (created_ms);
+CREATE INDEX IF NOT EXISTS messages_read ON messages (read);
 CREATE TABLE IF NOT EXISTS message_tags (
     message_id INTEGER NOT NULL,
     tag TEXT NOT NULL COLLATE NOCASE,

@@ -30,8 +30,8 @@ from .tags import TagsMixin
 INDEX_BATCH = 200
 SUMMARY_COLUMNS = "m.id, m.created, m.read, m.size, m.summary"
 _INSERT = (
-    "INSERT INTO messages (created, created_ms, size, attachments, inline, envelope_from, envelope_to, summary,"
-    " view, raw) VALUES (?,?,?,?,?,?,?,?,?,?)"
+    "INSERT INTO messages (created, created_ms, size, attachments, inline, envelope_from, envelope_to, summary)"
+    " VALUES (?,?,?,?,?,?,?,?)"
 )
 _INSERT_PENDING = (
     f"INSERT INTO search_pending (id, {', '.join(schema.SEARCH_COLUMNS)}) "  # noqa: S608 - fixed column names
@@ -131,9 +131,10 @@ class Store(TagsMixin):
         """Insert one message and its pending search row (lock held, inside a transaction)."""
         new_id = self._db.execute(_INSERT, (
             found.created, found.created_ms, found.size, found.attachments, found.inline, found.envelope_from,
-            json.dumps(found.envelope_to), json.dumps(found.summary), json.dumps(found.view), raw,
+            json.dumps(found.envelope_to), json.dumps(found.summary),
         )).lastrowid
         assert new_id is not None
+        self._db.execute("INSERT INTO message_data VALUES (?, ?, ?)", (new_id, json.dumps(found.view), raw))
         if read:
             self._db.execute("UPDATE messages SET read = 1 WHERE id = ?", (new_id,))
         self._db.execute(_INSERT_PENDING, (new_id, *(found.search[c] for c in schema.SEARCH_COLUMNS)))
@@ -186,8 +187,8 @@ class Store(TagsMixin):
 
     def _delete_rows(self, ids: list[int]) -> None:
         wanted = json.dumps(ids)
-        for table, column in (("messages", "id"), ("search_pending", "id"), ("search", "rowid"),
-                              ("message_tags", "message_id")):
+        for table, column in (("messages", "id"), ("message_data", "id"), ("search_pending", "id"),
+                              ("search", "rowid"), ("message_tags", "message_id")):
             self._db.execute(f"DELETE FROM {table} WHERE {column} IN ({_IDS})", (wanted,))  # noqa: S608
         self.pending = self._db.execute("SELECT COUNT(*) FROM search_pending").fetchone()[0]
 
@@ -209,7 +210,7 @@ class Store(TagsMixin):
 
     def delete_all(self) -> None:
         with self._lock, self._transaction():
-            for table in ("messages", "search_pending", "message_tags"):
+            for table in ("messages", "message_data", "search_pending", "message_tags"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
             schema.recreate_search_index(self._db)
             self.pending = 0
@@ -308,7 +309,8 @@ class Store(TagsMixin):
     def get(self, message_id: int) -> StoredMessage | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, created, read, size, envelope_from, envelope_to, summary, view FROM messages WHERE id = ?",
+                "SELECT m.id, m.created, m.read, m.size, m.envelope_from, m.envelope_to, m.summary, d.view"
+                " FROM messages m JOIN message_data d ON d.id = m.id WHERE m.id = ?",
                 (message_id,),
             ).fetchone()
             tags = self._tags_of([message_id]).get(message_id, [])
@@ -319,7 +321,7 @@ class Store(TagsMixin):
 
     def raw(self, message_id: int) -> bytes | None:
         with self._lock:
-            row = self._db.execute("SELECT raw FROM messages WHERE id = ?", (message_id,)).fetchone()
+            row = self._db.execute("SELECT raw FROM message_data WHERE id = ?", (message_id,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def size_on_disk(self) -> int:

@@ -129,7 +129,7 @@ def test_finding_5_deeply_nested_json_is_a_400(mailcatcher, depth):
     assert mailcatcher.get("/readyz").status_code == 200
 
 
-@pytest.mark.parametrize("length", [9000, 16 * 1024, 64 * 1024, 512 * 1024])
+@pytest.mark.parametrize("length", [17_000, 64 * 1024, 512 * 1024])
 def test_finding_9_over_long_urls_get_414(mailcatcher, length):
     status, body, _ = raw_request(mailcatcher.url, "GET", "/api/v1/search?query=" + "a" * length,
                                   {"Host": "127.0.0.1"})

@@ -67,9 +67,12 @@ def test_unknown_time_zone_is_a_query_error():
 def test_sql_is_parameterised_and_escapes_glob_wildcards():
     where, params = terms_sql(parse_query("""subject:100%_off* "'; DROP TABLE messages; --" -is:read"""))
     assert "DROP" not in where and "100" not in where
-    assert "subject GLOB ?" in where and "NOT (m.read = 1)" in where
-    assert params[0] == "*100%_off[*]*" and params[2] == "*'; drop table messages; --*"
+    assert "search MATCH ?" in where and "subject GLOB ?" in where and "NOT (m.read = 1)" in where
+    assert params[:2] == ['{subject} : "100%_off*"', "*100%_off[*]*"]
+    assert params[2:4] == ['{text} : "\'; drop table messages; --"', "*'; drop table messages; --*"]
     assert glob_pattern("a[b?c*") == "*a[[]b[?]c[*]*"
+    assert terms_sql(parse_query('"say ""hi"""'))[1][0] == '{text} : "say hi"'  # quotes only group
+    assert terms_sql(parse_query("ab"))[0].count("GLOB") == 2  # too short for trigrams: GLOB over both
 
 
 def test_no_terms_match_everything():
