@@ -72,7 +72,7 @@ def positive_int(value: str) -> int:
 
 def build_parser(
     prog: str = "python -m mailcatcher",
-    description: str = "Catch all mail sent over SMTP and show it in a web UI and a Mailpit-shaped JSON API.",
+    description: str = "Catch all mail sent over SMTP and show it in a web UI and Mailpit's API v1.",
 ) -> argparse.ArgumentParser:
     env = os.environ.get
     parser = argparse.ArgumentParser(

@@ -2,8 +2,9 @@
 
 ``messages`` holds what lists and searches read (small rows, so a scan stays fast); ``message_data`` holds what
 one message's views need, computed once at arrival (``record.py``), and the raw bytes. Search text goes first
-to ``search_pending`` (one cheap row in the message's own transaction) and is moved in batches into ``search``, an FTS5 trigram index that answers substring
-searches without scanning; queries look in both, so a message is searchable the moment it is stored.
+to ``search_pending`` (one cheap row in the message's own transaction) and is moved in batches into ``search``,
+an FTS5 trigram index that answers substring searches without scanning; queries look in both, so a message is
+searchable the moment it is stored.
 """
 
 from __future__ import annotations
