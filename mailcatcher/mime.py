@@ -81,20 +81,26 @@ def _boundary(headers: Message) -> bytes | None:
 
 def _delimiters(raw: bytes, start: int, end: int, boundary: bytes) -> tuple[list[tuple[int, int]], bool]:
     """[(line start, next line start)] of each ``--boundary`` line in raw[start:end], and whether the last one is
-    the closing ``--boundary--`` (the parts end there). One regular expression scan: linear, in C."""
+    the closing ``--boundary--`` (the parts end there). ``bytes.find`` for the marker, so the scan is linear and
+    in C; only lines that start with it are looked at (no per-message regular expression to compile)."""
     marker = b"--" + boundary
-    line = re.compile(rb"\n(" + re.escape(marker) + rb")(--)?[ \t]*\r?(?:\n|\Z)")
     found: list[tuple[int, int]] = []
-    if raw.startswith(marker, start):  # a delimiter on the very first line has no line break before it
-        first = line.match(b"\n" + raw[start : raw.find(b"\n", start, end) + 1 or end])
-        if first:
-            found.append((start, start + first.end() - 1))
-            if first.group(2):
-                return found, True
-    for match in line.finditer(raw, start, end):
-        found.append((match.start(1), match.end()))
-        if match.group(2):
+    def next_line(position: int) -> int:  # where the next line starting with the marker starts, or -1
+        at = raw.find(b"\n" + marker, position, end)
+        return at + 1 if at >= 0 else -1
+
+    at = start if raw.startswith(marker, start) else next_line(start)
+    while at >= 0:
+        after = at + len(marker)
+        newline = raw.find(b"\n", after, end)
+        line_end = end if newline < 0 else newline + 1
+        rest = raw[after:line_end]
+        if rest.startswith(b"--"):
+            found.append((at, line_end))
             return found, True
+        if not rest.strip():  # a marker followed by other text is not a delimiter (e.g. a longer boundary)
+            found.append((at, line_end))
+        at = next_line(after)
     return found, False
 
 

@@ -1,10 +1,10 @@
 """The store's SQLite schema, and the upgrade from the first one (which kept only raw bytes and a summary).
 
-``messages`` holds what lists and searches read (small rows, so a scan stays fast); ``message_data`` holds what
-one message's views need, computed once at arrival (``record.py``), and the raw bytes. Search text goes first
-to ``search_pending`` (one cheap row in the message's own transaction) and is moved in batches into ``search``,
-an FTS5 trigram index that answers substring searches without scanning; queries look in both, so a message is
-searchable the moment it is stored.
+``messages`` holds what searches filter on (small rows, so even a scan of 100,000 stays fast); ``summaries``
+what a list page shows; ``message_data`` what one message's views need, computed once at arrival
+(``record.py``), and the raw bytes. Search text goes first to ``search_pending`` (one cheap row in the
+message's own transaction) and is moved in batches into ``search``, an FTS5 trigram index that answers
+substring searches without scanning; queries look in both, so a message is searchable the moment it is stored.
 """
 
 from __future__ import annotations
@@ -24,18 +24,24 @@ CREATE TABLE IF NOT EXISTS messages (
     read INTEGER NOT NULL DEFAULT 0,
     size INTEGER NOT NULL,
     attachments INTEGER NOT NULL,
-    inline INTEGER NOT NULL,
-    envelope_from TEXT NOT NULL,
-    envelope_to TEXT NOT NULL,              -- JSON list
-    summary TEXT NOT NULL                   -- JSON: what message lists show
+    inline INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_read ON messages (read);
+CREATE INDEX IF NOT EXISTS messages_attachments ON messages (attachments) WHERE attachments > 0;
+CREATE INDEX IF NOT EXISTS messages_inline ON messages (inline) WHERE inline > 0;
+CREATE INDEX IF NOT EXISTS messages_size ON messages (size);
+CREATE TABLE IF NOT EXISTS summaries (
+    id INTEGER PRIMARY KEY,                 -- messages.id
+    summary TEXT NOT NULL                   -- JSON: what message lists show, read for one page at a time
 );
 CREATE TABLE IF NOT EXISTS message_data (
     id INTEGER PRIMARY KEY,                 -- messages.id
+    envelope_from TEXT NOT NULL,
+    envelope_to TEXT NOT NULL,              -- JSON list
     view TEXT NOT NULL,                     -- JSON: what the message views show (bodies, headers, parts, links)
     raw BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_created_ms ON messages (created_ms);
-CREATE INDEX IF NOT EXISTS messages_read ON messages (read);
 CREATE TABLE IF NOT EXISTS message_tags (
     message_id INTEGER NOT NULL,
     tag TEXT NOT NULL COLLATE NOCASE,

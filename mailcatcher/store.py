@@ -28,16 +28,14 @@ from .tags import TagsMixin
 
 # Moved into the trigram index in batches this big (each batch holds the write lock ~50-100 ms).
 INDEX_BATCH = 200
-SUMMARY_COLUMNS = "m.id, m.created, m.read, m.size, m.summary"
-_INSERT = (
-    "INSERT INTO messages (created, created_ms, size, attachments, inline, envelope_from, envelope_to, summary)"
-    " VALUES (?,?,?,?,?,?,?,?)"
-)
+_INSERT = "INSERT INTO messages (created, created_ms, size, attachments, inline) VALUES (?,?,?,?,?)"
 _INSERT_PENDING = (
     f"INSERT INTO search_pending (id, {', '.join(schema.SEARCH_COLUMNS)}) "  # noqa: S608 - fixed column names
     f"VALUES (?{', ?' * len(schema.SEARCH_COLUMNS)})"
 )
 _IDS = "SELECT value FROM json_each(?)"  # lists of IDs go in as one JSON parameter, never as SQL text
+_PAGE = ("SELECT m.id, m.created, m.read, m.size, s.summary FROM messages m JOIN summaries s ON s.id = m.id"
+         " WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.id DESC")
 
 
 @dataclass(frozen=True)
@@ -130,11 +128,11 @@ class Store(TagsMixin):
     def _insert(self, found: records.Record, raw: bytes, read: bool = False) -> int:
         """Insert one message and its pending search row (lock held, inside a transaction)."""
         new_id = self._db.execute(_INSERT, (
-            found.created, found.created_ms, found.size, found.attachments, found.inline, found.envelope_from,
-            json.dumps(found.envelope_to), json.dumps(found.summary),
-        )).lastrowid
+            found.created, found.created_ms, found.size, found.attachments, found.inline)).lastrowid
         assert new_id is not None
-        self._db.execute("INSERT INTO message_data VALUES (?, ?, ?)", (new_id, json.dumps(found.view), raw))
+        self._db.execute("INSERT INTO summaries VALUES (?, ?)", (new_id, json.dumps(found.summary)))
+        self._db.execute("INSERT INTO message_data VALUES (?, ?, ?, ?, ?)", (
+            new_id, found.envelope_from, json.dumps(found.envelope_to), json.dumps(found.view), raw))
         if read:
             self._db.execute("UPDATE messages SET read = 1 WHERE id = ?", (new_id,))
         self._db.execute(_INSERT_PENDING, (new_id, *(found.search[c] for c in schema.SEARCH_COLUMNS)))
@@ -187,8 +185,8 @@ class Store(TagsMixin):
 
     def _delete_rows(self, ids: list[int]) -> None:
         wanted = json.dumps(ids)
-        for table, column in (("messages", "id"), ("message_data", "id"), ("search_pending", "id"),
-                              ("search", "rowid"), ("message_tags", "message_id")):
+        for table, column in (("messages", "id"), ("summaries", "id"), ("message_data", "id"),
+                              ("search_pending", "id"), ("search", "rowid"), ("message_tags", "message_id")):
             self._db.execute(f"DELETE FROM {table} WHERE {column} IN ({_IDS})", (wanted,))  # noqa: S608
         self.pending = self._db.execute("SELECT COUNT(*) FROM search_pending").fetchone()[0]
 
@@ -210,7 +208,7 @@ class Store(TagsMixin):
 
     def delete_all(self) -> None:
         with self._lock, self._transaction():
-            for table in ("messages", "message_data", "search_pending", "message_tags"):
+            for table in ("messages", "summaries", "message_data", "search_pending", "message_tags"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
             schema.recreate_search_index(self._db)
             self.pending = 0
@@ -262,17 +260,24 @@ class Store(TagsMixin):
 
     def search_page(self, terms: Iterable[Term] = (), start: int = 0,
                     limit: int = 50) -> tuple[int, int, list[dict[str, Any]]]:
-        """(matches, unread matches, one page of summaries newest first)."""
+        """(matches, unread matches, one page of summaries newest first).
+
+        The matching (id, read) pairs are read unordered, so SQLite drives from the search index (or an index on
+        the filtered column) instead of walking every message in ID order; the page's summaries are then read by ID.
+        """
         where, params = terms_sql(terms)
         with self._lock:
-            count, unread = self._db.execute(
-                f"SELECT COUNT(*), COALESCE(SUM(m.read = 0), 0) FROM messages m WHERE {where}", params  # noqa: S608
-            ).fetchone()
-            rows = self._db.execute(
-                f"SELECT {SUMMARY_COLUMNS} FROM messages m WHERE {where} ORDER BY m.id DESC LIMIT ? OFFSET ?",  # noqa: S608
-                [*params, limit, start],
-            ).fetchall()
-            tags = self._tags_of([row[0] for row in rows])
+            if not params and where == "1 = 1":  # the whole mailbox: counted by index, paged by ID
+                count, unread = self._db.execute("SELECT COUNT(*), COALESCE(SUM(read = 0), 0) FROM messages").fetchone()
+                page = [r[0] for r in self._db.execute("SELECT id FROM messages ORDER BY id DESC LIMIT ? OFFSET ?",
+                                                       (limit, start))]
+            else:
+                found = self._db.execute(f"SELECT m.id, m.read FROM messages m WHERE {where}", params).fetchall()  # noqa: S608
+                found.sort(reverse=True)
+                count, unread = len(found), sum(1 for _, read in found if not read)
+                page = [message_id for message_id, _ in found[start : start + limit]]
+            rows = self._db.execute(_PAGE, (json.dumps(page),)).fetchall()
+            tags = self._tags_of(page)
         summaries = [self._summary(i, c, bool(r), s, json.loads(j), tags.get(i, [])) for i, c, r, s, j in rows]
         return count, unread, summaries
 
@@ -309,8 +314,8 @@ class Store(TagsMixin):
     def get(self, message_id: int) -> StoredMessage | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT m.id, m.created, m.read, m.size, m.envelope_from, m.envelope_to, m.summary, d.view"
-                " FROM messages m JOIN message_data d ON d.id = m.id WHERE m.id = ?",
+                "SELECT m.id, m.created, m.read, m.size, d.envelope_from, d.envelope_to, s.summary, d.view"
+                " FROM messages m JOIN message_data d ON d.id = m.id JOIN summaries s ON s.id = m.id WHERE m.id = ?",
                 (message_id,),
             ).fetchone()
             tags = self._tags_of([message_id]).get(message_id, [])
