@@ -78,6 +78,7 @@ class Store(TagsMixin):
         self._listeners: list[Listener] = []
         self._indexer: Indexer | None = None
         self.pending = 0  # rows waiting in search_pending for the trigram index
+        self._counts: tuple[int, int] | None = None  # (total, unread), until the next write
         self.stats: collections.Counter[str] = collections.Counter()  # for /api/v1/info
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         with self._lock:
@@ -93,7 +94,8 @@ class Store(TagsMixin):
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One write transaction (call with the lock held)."""
+        """One write transaction (call with the lock held). Any write may change the counts."""
+        self._counts = None
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
@@ -102,6 +104,8 @@ class Store(TagsMixin):
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
+        finally:
+            self._counts = None
 
     # --- notifications ---
 
@@ -247,10 +251,15 @@ class Store(TagsMixin):
     # --- reads ---
 
     def counts(self) -> tuple[int, int]:
-        """(total, unread)."""
+        """(total, unread), counted once after each write (a list page asks on every request)."""
         with self._lock:
+            return self._counted()
+
+    def _counted(self) -> tuple[int, int]:
+        if self._counts is None:
             total, unread = self._db.execute("SELECT COUNT(*), COALESCE(SUM(read = 0), 0) FROM messages").fetchone()
-        return total, unread
+            self._counts = (total, unread)
+        return self._counts
 
     # The WHERE text comes from terms_sql: fixed SQL fragments only, every value is a bound parameter.
     def search(self, terms: Iterable[Term] = (), start: int = 0, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
@@ -268,7 +277,7 @@ class Store(TagsMixin):
         where, params = terms_sql(terms)
         with self._lock:
             if not params and where == "1 = 1":  # the whole mailbox: counted by index, paged by ID
-                count, unread = self._db.execute("SELECT COUNT(*), COALESCE(SUM(read = 0), 0) FROM messages").fetchone()
+                count, unread = self._counted()
                 page = [r[0] for r in self._db.execute("SELECT id FROM messages ORDER BY id DESC LIMIT ? OFFSET ?",
                                                        (limit, start))]
             else:
