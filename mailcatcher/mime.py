@@ -4,18 +4,17 @@ Python's feed parser is quadratic on mails with many parts (a 3 MB mail with 20,
 ``compat32``, 80 s with ``policy.default``) and recursive (1,000 nested multiparts: RecursionError). This
 module walks the raw bytes instead: it finds each multipart's delimiter lines with ``bytes.find`` (linear),
 descends at most ``MAX_DEPTH`` levels and lists at most ``MAX_PARTS`` leaves, and parses only the small header
-block of each part it lists. What it leaves out is reported in ``Split.notes``; the raw mail is kept whole by
-the store, so nothing is lost, only not shown.
+block of each part it lists (by hand, into ``compat32`` Messages: structure needs no header objects). What it
+leaves out is reported in ``Split.notes``; the raw mail is kept whole by the store, so nothing is lost, only
+not shown.
 """
 
 from __future__ import annotations
 
 import binascii
-import email
 import re
 from dataclasses import dataclass, field
 from email.message import Message
-from email.policy import Policy
 
 MAX_DEPTH = 20
 MAX_PARTS = 1000
@@ -60,8 +59,24 @@ def header_end(raw: bytes, start: int, end: int) -> tuple[int, int]:
     return end, end
 
 
-def parse_headers(raw: bytes, start: int, end: int, policy: Policy) -> Message:
-    return email.message_from_bytes(raw[start:end] + b"\r\n", policy=policy)
+def parse_headers(raw: bytes, start: int, end: int) -> Message:
+    """The header block raw[start:end] as a ``compat32`` Message without a payload: raw values, folding kept,
+    bytes that are not ASCII kept as surrogate escapes (as the feed parser does, at a tenth of its cost)."""
+    message = Message()
+    name: str | None = None
+    value: list[str] = []
+    for line in raw[start:end].split(b"\n"):
+        text = line.rstrip(b"\r").decode("ascii", "surrogateescape")
+        if text[:1] in (" ", "\t") and name is not None:
+            value.append(text)
+            continue
+        if name is not None:
+            message.set_raw(name, "\r\n".join(value))
+        field, colon, rest = text.partition(":")
+        name, value = (field.strip(), [rest.lstrip(" \t")]) if colon and field.strip() else (None, [])
+    if name is not None:
+        message.set_raw(name, "\r\n".join(value))
+    return message
 
 
 def _boundary(headers: Message) -> bytes | None:
@@ -113,14 +128,14 @@ def _trim_line_break(raw: bytes, start: int, end: int) -> int:
     return end
 
 
-def split(raw: bytes, policy: Policy, max_depth: int = MAX_DEPTH, max_parts: int = MAX_PARTS) -> Split:
+def split(raw: bytes, max_depth: int = MAX_DEPTH, max_parts: int = MAX_PARTS) -> Split:
     """The message's headers and its leaf parts in MIME order, within the depth and part limits.
 
     ``max_parts`` bounds the parts whose headers are parsed (multiparts included), so the work per message is
     bounded whatever it holds; a multipart without a usable boundary is one leaf (its text is still shown).
     """
     head_end, body = header_end(raw, 0, len(raw))
-    result = Split(parse_headers(raw, 0, head_end, policy))
+    result = Split(parse_headers(raw, 0, head_end))
     # Depth-first with an explicit stack, so nesting never touches Python's recursion limit.
     stack: list[tuple[Message, int, int, str, int]] = [(result.headers, body, len(raw), "", 0)]
     parsed = 1
@@ -148,7 +163,7 @@ def split(raw: bytes, policy: Policy, max_depth: int = MAX_DEPTH, max_parts: int
             part_end = _trim_line_break(raw, part_start, part_end)
             child_head_end, child_body = header_end(raw, part_start, part_end)
             child_id = f"{part_id}.{index + 1}" if part_id else str(index + 1)
-            children.append((parse_headers(raw, part_start, child_head_end, policy), child_body, part_end,
+            children.append((parse_headers(raw, part_start, child_head_end), child_body, part_end,
                              child_id, depth + 1))
             parsed += 1
         stack.extend(reversed(children))

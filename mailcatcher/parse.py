@@ -123,7 +123,7 @@ class ParsedMessage:
 
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse raw message bytes; never raises on malformed mail, and costs at most ``mime.MAX_PARTS`` parts."""
-    found = mime.split(raw, POLICY)
+    found = mime.split(raw)
     msg = found.headers
     parsed = ParsedMessage(
         message_id=_header_text(msg, "Message-ID").strip().strip("<>"),
@@ -159,11 +159,15 @@ def _clean(value: str) -> str:
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def _raw_values(msg: Message, name: str) -> list[str]:
+    """A header's raw values (compat32's get() would wrap ones holding 8-bit bytes in Header objects)."""
+    wanted = name.lower()
+    return [str(value) for key, value in msg.raw_items() if key.lower() == wanted]
+
+
 def _raw_header(msg: Message, name: str) -> str | None:
-    for key, value in msg.raw_items():
-        if key.lower() == name.lower():
-            return str(value)
-    return None
+    values = _raw_values(msg, name)
+    return values[0] if values else None
 
 
 def _decode_rfc2047(value: str) -> str:
@@ -173,39 +177,46 @@ def _decode_rfc2047(value: str) -> str:
         return value
 
 
+def _header(name: str, value: str) -> Any:
+    """``policy.default``'s header object for one raw value (cached per distinct value)."""
+    value = _LINE_BREAK.sub("", value)  # as policy.default does: \r and \n only, not str.splitlines()
+    if len(value) > _CACHED_HEADER_LENGTH:
+        return _HEADERS(name, value)
+    return _parsed_header(name, value)
+
+
 def _header_text(msg: Message, name: str) -> str:
+    raw = _raw_header(msg, name)
+    if raw is None:
+        return ""
     try:
-        value = msg.get(name)
-        return "" if value is None else _clean(str(value))
+        return _clean(str(_header(name, raw)))
     except Exception:  # policy.default can raise on some malformed headers; fall back to the raw text
-        raw = _raw_header(msg, name)
-        return "" if raw is None else _clean(_decode_rfc2047(" ".join(raw.split())))
+        return _clean(_decode_rfc2047(" ".join(raw.split())))
 
 
 def _addresses(msg: Message, name: str) -> list[dict[str, str]]:
     result: list[dict[str, str]] = []
+    raws = _raw_values(msg, name)
     try:
-        for header in msg.get_all(name) or []:
-            for address in header.addresses:  # type: ignore[union-attr,attr-defined]
+        for raw in raws:
+            for address in _header(name, raw).addresses:
                 addr_spec = "" if address.addr_spec == "<>" else address.addr_spec  # "<>": no address at all
                 if addr_spec or address.display_name:
                     result.append({"Name": _clean(address.display_name), "Address": _clean(addr_spec)})
         return result
     except Exception:
-        raw = _raw_header(msg, name)
-        if raw is None:
-            return []
         return [
             {"Name": _clean(_decode_rfc2047(display)), "Address": _clean(address)}
-            for display, address in getaddresses([raw])
+            for display, address in getaddresses(raws)
             if display or address
         ]
 
 
 def _date(msg: Message) -> str:
+    raw = _raw_header(msg, "Date")
     try:
-        header = msg.get("Date")
-        moment = getattr(header, "datetime", None)
+        moment = getattr(_header("Date", raw), "datetime", None) if raw is not None else None
         return moment.isoformat() if moment is not None else ""
     except Exception:
         return ""
@@ -244,33 +255,39 @@ def _safe(getter, default):
 
 def _describe(raw: bytes, leaf: mime.Leaf) -> tuple[Part, bytes]:
     part = leaf.headers
-    filename = _safe(part.get_filename, None) or ""
+    filename = _filename(part)
     content_type = _safe(part.get_content_type, "application/octet-stream")
     if not filename and content_type == "message/rfc822":
         filename = "message.eml"
-    content_id = (_header_text(part, "Content-ID") or "").strip().strip("<>")
-    encoding = _header_text(part, "Content-Transfer-Encoding").strip().lower()
+    content_id = " ".join((_raw_header(part, "Content-ID") or "").split()).strip("<>")
+    encoding = (_raw_header(part, "Content-Transfer-Encoding") or "").strip().lower()
     data = mime.decode_body(raw, leaf.start, leaf.end, encoding)
     checksums = {
         "MD5": hashlib.md5(data, usedforsecurity=False).hexdigest(),
         "SHA1": hashlib.sha1(data, usedforsecurity=False).hexdigest(),
         "SHA256": hashlib.sha256(data).hexdigest(),
     }
-    described = Part(leaf.part_id, _clean(filename), content_type, content_id, len(data), checksums,
+    described = Part(leaf.part_id, filename, content_type, content_id, len(data), checksums,
                      leaf.start, leaf.end, encoding)
     return described, data
+
+
+def _filename(part: Message) -> str:
+    """The part's file name: RFC 2231 (what get_filename decodes) or RFC 2047 (what mailers also send)."""
+    name = _safe(part.get_filename, None) or ""
+    return _clean(_decode_rfc2047(str(name))) if name else ""
 
 
 def _classify_part(raw: bytes, leaf: mime.Leaf, parsed: ParsedMessage, texts: list[str]) -> None:
     part = leaf.headers
     disposition = _safe(part.get_content_disposition, None)
     content_type = _safe(part.get_content_type, "application/octet-stream")
-    filename = _safe(part.get_filename, None)
+    filename = _filename(part)
     is_body_type = content_type in ("text/plain", "text/html") or _safe(part.get_content_maintype, "") == (
         "multipart"  # a multipart without a usable boundary: show its text rather than hide it
     )
     if is_body_type and disposition != "attachment" and not filename:
-        encoding = _header_text(part, "Content-Transfer-Encoding")
+        encoding = _raw_header(part, "Content-Transfer-Encoding") or ""
         data = mime.decode_body(raw, leaf.start, leaf.end, encoding)
         content = _text(data, str(_safe(lambda: part.get_param("charset"), None) or "")).replace("\r\n", "\n")
         if content_type == "text/html":
