@@ -123,8 +123,6 @@ def main(
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    if args.log_level != "debug":  # aiosmtpd logs every connection at INFO
-        logging.getLogger("mail.log").setLevel(logging.WARNING)
     try:
         return asyncio.run(serve(args, **(app_options(args) if app_options else {})))
     except KeyboardInterrupt:

@@ -69,37 +69,65 @@ def classify_link(url: str, text: str) -> str | None:
     return None
 
 
-class _AnchorCollector(HTMLParser):
+class _HtmlReader(HTMLParser):
+    """One pass over a mail's HTML: its visible text (script and style dropped) and its anchors with labels."""
+
+    _SKIP = {"script", "style", "head", "title"}
+    _BREAKS = {"br", "p", "div", "tr", "li"}
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
         self.anchors: list[tuple[str, str]] = []
+        self._skipping = 0
         self._href: str | None = None
-        self._text: list[str] = []
+        self._label: list[str] = []
 
     def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BREAKS:
+            self.chunks.append("\n")
         if tag == "a":
-            self._close()
+            self._close_anchor()
             self._href = dict(attrs).get("href") or ""
-            self._text = []
+            self._label = []
         elif tag == "img" and self._href is not None:
-            self._text.append(dict(attrs).get("alt") or "")
+            self._label.append(dict(attrs).get("alt") or "")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "a":
-            self._close()
+        if tag in self._SKIP and self._skipping:
+            self._skipping -= 1
+        elif tag == "a":
+            self._close_anchor()
 
     def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.chunks.append(data)
         if self._href is not None:
-            self._text.append(data)
+            self._label.append(data)
 
-    def _close(self) -> None:
+    def _close_anchor(self) -> None:
         if self._href is not None:
-            self.anchors.append((self._href.strip(), " ".join("".join(self._text).split())))
+            self.anchors.append((self._href.strip(), " ".join("".join(self._label).split())))
         self._href = None
 
     def close(self) -> None:
         super().close()
-        self._close()
+        self._close_anchor()
+
+
+def read_html(html: str) -> tuple[str, list[tuple[str, str]]]:
+    """(visible text, [(href, label)]) of an HTML body; what was read before a parse error is kept."""
+    if not html:
+        return "", []
+    reader = _HtmlReader()
+    try:
+        reader.feed(html)
+        reader.close()
+    except Exception:  # noqa: S110 - keep what was read before the parser gave up
+        pass
+    return "".join(reader.chunks), reader.anchors
 
 
 def is_web_url(url: str) -> bool:
@@ -119,22 +147,16 @@ def urls_in_text(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def extract_links(text: str, html: str) -> list[Link]:
+def extract_links(text: str, html: str, anchors: list[tuple[str, str]] | None = None) -> list[Link]:
     """http(s) links found in the HTML anchors and the plain text, de-duplicated, HTML labels first.
 
     Only http(s) URLs are kept: these become clickable buttons in the UI, so javascript: and friends must not.
+    ``anchors``: ``read_html(html)[1]`` when already read.
     """
     found: dict[str, str] = {}
-    if html:
-        collector = _AnchorCollector()
-        try:
-            collector.feed(html)
-            collector.close()
-        except Exception:  # noqa: S110 - keep the anchors found before the parser gave up
-            pass
-        for url, label in collector.anchors:
-            if is_web_url(url) and url not in found:
-                found[url] = label
+    for url, label in read_html(html)[1] if anchors is None else anchors:
+        if is_web_url(url) and url not in found:
+            found[url] = label
     for _, _, url in urls_in_text(text):
         if is_web_url(url) and url not in found:
             found[url] = ""

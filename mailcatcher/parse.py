@@ -15,10 +15,10 @@ from email import headerregistry, policy
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses
-from html.parser import HTMLParser
 from typing import Any
 
 from . import mime
+from .links import read_html
 
 SNIPPET_LENGTH = 250
 # Header values longer than this are parsed on every access instead of being kept in the cache.
@@ -161,8 +161,13 @@ def _clean(value: str) -> str:
 
 def _raw_values(msg: Message, name: str) -> list[str]:
     """A header's raw values (compat32's get() would wrap ones holding 8-bit bytes in Header objects)."""
-    wanted = name.lower()
-    return [str(value) for key, value in msg.raw_items() if key.lower() == wanted]
+    index = getattr(msg, "_by_name", None)
+    if index is None:  # built once per message: a dozen lookups would each walk every header
+        index = {}
+        for key, value in msg.raw_items():
+            index.setdefault(key.lower(), []).append(str(value))
+        msg._by_name = index  # type: ignore[attr-defined]
+    return index.get(name.lower(), [])
 
 
 def _raw_header(msg: Message, name: str) -> str | None:
@@ -317,38 +322,5 @@ def _text(data: bytes, charset: str) -> str:
         return data.decode("utf-8", "replace")
 
 
-class _TextExtractor(HTMLParser):
-    """Visible text of an HTML document (script and style content dropped)."""
-
-    _SKIP = {"script", "style", "head", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.chunks: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in ("br", "p", "div", "tr", "li"):
-            self.chunks.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skipping:
-            self._skipping -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.chunks.append(data)
-
-
 def html_to_text(html: str) -> str:
-    if not html:
-        return ""
-    extractor = _TextExtractor()
-    try:
-        extractor.feed(html)
-        extractor.close()
-    except Exception:
-        return ""
-    return "".join(extractor.chunks)
+    return read_html(html)[0]

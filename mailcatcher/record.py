@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .links import extract_links
-from .parse import ParsedMessage, html_to_text, parse_message
+from .links import extract_links, read_html
+from .parse import ParsedMessage, parse_message
 
 MAX_TAG_LENGTH = 100
 _TAG_JUNK = re.compile(r"[^\w .\-]+")
@@ -71,7 +71,7 @@ def build(raw: bytes, envelope_from: str = "", envelope_to: list[str] | None = N
         parsed = ParsedMessage(subject="(unparseable message)", notes=["The message could not be parsed."])
     moment = now or datetime.now(UTC)
     created = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    html_text = html_to_text(parsed.html)
+    html_text, anchors = read_html(parsed.html)
     bcc = _with_envelope_bcc(parsed, recipients)
     summary = {
         "MessageID": parsed.message_id,
@@ -85,7 +85,7 @@ def build(raw: bytes, envelope_from: str = "", envelope_to: list[str] | None = N
         "Attachments": len(parsed.attachments),
         "Snippet": parsed.snippet_from(html_text),
     }
-    links = [{"URL": link.url, "Text": link.text} for link in extract_links(parsed.text, parsed.html)]
+    links = [{"URL": link.url, "Text": link.text} for link in extract_links(parsed.text, parsed.html, anchors)]
     view = {
         "Date": parsed.date,
         "ReturnPath": parsed.return_path or envelope_from,
