@@ -11,7 +11,7 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
-from email import headerregistry, policy
+from email import headerregistry
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses
@@ -41,27 +41,6 @@ _HEADERS = _HeaderRegistry()
 @functools.lru_cache(maxsize=1024)
 def _parsed_header(name: str, value: str) -> Any:
     return _HEADERS(name, value)
-
-
-class _CachingPolicy(policy.EmailPolicy):
-    """``policy.default`` that parses each distinct header once.
-
-    ``policy.default`` builds a new header object on every access, and reading a part asks for the same
-    Content-Type and Content-Disposition several times (``get_content_type``, ``get_param``,
-    ``get_filename``...). Header objects are immutable, so sharing one per (name, value) changes nothing but
-    the cost.
-    """
-
-    def header_fetch_parse(self, name, value):  # type: ignore[no-untyped-def]
-        if hasattr(value, "name"):
-            return value
-        value = _LINE_BREAK.sub("", value)  # as policy.default does: \r and \n only, not str.splitlines()
-        if len(value) > _CACHED_HEADER_LENGTH:
-            return self.header_factory(name, value)
-        return _parsed_header(name, value)
-
-
-POLICY = _CachingPolicy(header_factory=_HEADERS)
 
 
 @dataclass

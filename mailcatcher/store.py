@@ -22,6 +22,7 @@ from typing import Any
 from . import record as records
 from . import schema
 from .changes import Event, Listener
+from .finder import FinderMixin
 from .indexer import Indexer
 from .query import QueryError, Term, parse_query, terms_sql  # noqa: F401 - re-exported for older importers
 from .tags import TagsMixin
@@ -34,8 +35,6 @@ _INSERT_PENDING = (
     f"VALUES (?{', ?' * len(schema.SEARCH_COLUMNS)})"
 )
 _IDS = "SELECT value FROM json_each(?)"  # lists of IDs go in as one JSON parameter, never as SQL text
-_PAGE = ("SELECT m.id, m.created, m.read, m.size, s.summary FROM messages m JOIN summaries s ON s.id = m.id"
-         " WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.id DESC")
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ def private_file(path: str) -> None:
             os.chmod(path + suffix, 0o600)
 
 
-class Store(TagsMixin):
+class Store(FinderMixin, TagsMixin):
     def __init__(self, path: str, max_messages: int = 1000) -> None:
         if max_messages < 1:
             raise ValueError("max_messages must be at least 1")
@@ -260,61 +259,6 @@ class Store(TagsMixin):
             total, unread = self._db.execute("SELECT COUNT(*), COALESCE(SUM(read = 0), 0) FROM messages").fetchone()
             self._counts = (total, unread)
         return self._counts
-
-    # The WHERE text comes from terms_sql: fixed SQL fragments only, every value is a bound parameter.
-    def search(self, terms: Iterable[Term] = (), start: int = 0, limit: int = 50) -> tuple[int, list[dict[str, Any]]]:
-        """(number of matches, one page of summaries newest first)."""
-        count, _, page = self.search_page(terms, start, limit)
-        return count, page
-
-    def search_page(self, terms: Iterable[Term] = (), start: int = 0,
-                    limit: int = 50) -> tuple[int, int, list[dict[str, Any]]]:
-        """(matches, unread matches, one page of summaries newest first).
-
-        The matching (id, read) pairs are read unordered, so SQLite drives from the search index (or an index on
-        the filtered column) instead of walking every message in ID order; the page's summaries are then read by ID.
-        """
-        where, params = terms_sql(terms)
-        with self._lock:
-            if not params and where == "1 = 1":  # the whole mailbox: counted by index, paged by ID
-                count, unread = self._counted()
-                page = [r[0] for r in self._db.execute("SELECT id FROM messages ORDER BY id DESC LIMIT ? OFFSET ?",
-                                                       (limit, start))]
-            else:
-                found = self._db.execute(f"SELECT m.id, m.read FROM messages m WHERE {where}", params).fetchall()  # noqa: S608
-                found.sort(reverse=True)
-                count, unread = len(found), sum(1 for _, read in found if not read)
-                page = [message_id for message_id, _ in found[start : start + limit]]
-            rows = self._db.execute(_PAGE, (json.dumps(page),)).fetchall()
-            tags = self._tags_of(page)
-        summaries = [self._summary(i, c, bool(r), s, json.loads(j), tags.get(i, [])) for i, c, r, s, j in rows]
-        return count, unread, summaries
-
-    def matching_ids(self, terms: Iterable[Term]) -> list[int]:
-        where, params = terms_sql(terms)
-        with self._lock:
-            return [r[0] for r in self._db.execute(f"SELECT m.id FROM messages m WHERE {where}", params)]  # noqa: S608
-
-    def first_match_after(self, terms: Iterable[Term], after: int) -> int | None:
-        """The oldest message newer than ``after`` that matches, or None."""
-        where, params = terms_sql(terms)
-        with self._lock:
-            row = self._db.execute(
-                f"SELECT m.id FROM messages m WHERE m.id > ? AND {where} ORDER BY m.id LIMIT 1",  # noqa: S608
-                [after, *params],
-            ).fetchone()
-        return row[0] if row else None
-
-    def matches(self, message_id: int, queries: Iterable[list[Term]]) -> list[bool]:
-        """For one message, whether it matches each query (one lock, one cheap lookup per query)."""
-        answers = []
-        with self._lock:
-            for terms in queries:
-                where, params = terms_sql(terms)
-                found = self._db.execute(f"SELECT 1 FROM messages m WHERE m.id = ? AND {where}",  # noqa: S608
-                                         [message_id, *params]).fetchone()
-                answers.append(found is not None)
-        return answers
 
     def latest_id(self) -> int | None:
         with self._lock:
