@@ -13,7 +13,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 
-VERSION = 2
+VERSION = 3
 SEARCH_COLUMNS = ("text", "from_", "to_", "cc", "bcc", "reply_to", "subject", "message_id")
 
 MESSAGES = """
@@ -63,24 +63,34 @@ def _has_table(db: sqlite3.Connection, name: str) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
 
 
+def _old_rows(db: sqlite3.Connection) -> list[tuple]:
+    """(raw, sender, recipients JSON, created, read) of every message of an older store, oldest first."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(messages)")}
+    if "raw" in columns:  # version 1: everything in one table
+        sql = "SELECT raw, envelope_from, envelope_to, created, read FROM messages ORDER BY id"
+    else:  # an interim layout with the raw bytes beside the rows
+        sender = "m.envelope_from, m.envelope_to" if "envelope_from" in columns else "d.envelope_from, d.envelope_to"
+        sql = (f"SELECT d.raw, {sender}, m.created, m.read FROM messages m"  # noqa: S608 - fixed column names
+               " JOIN message_data d ON d.id = m.id ORDER BY m.id")
+    return db.execute(sql).fetchall()
+
+
 def create(db: sqlite3.Connection, rebuild: Callable[[bytes, str, list[str], str, bool], None]) -> None:
-    """Create the tables; a version 1 store is carried over message by message through ``rebuild``
+    """Create the tables; an older store is carried over message by message through ``rebuild``
     (raw, envelope sender, recipients, created, read), which re-derives everything from the raw bytes."""
     (version,) = db.execute("PRAGMA user_version").fetchone()
-    old = version < VERSION and _has_table(db, "messages")
-    if old:
-        db.execute("ALTER TABLE messages RENAME TO messages_v1")
+    old: list[tuple] = []
+    if version < VERSION and _has_table(db, "messages"):
+        old = _old_rows(db)
+        for table in ("messages", "summaries", "message_data", "message_tags", "search_pending", "search"):
+            db.execute(f"DROP TABLE IF EXISTS {table}")  # noqa: S608 - fixed table names
     for statement in MESSAGES.split(";"):  # executescript would commit the caller's transaction
         if statement.strip():
             db.execute(statement)
     db.execute(SEARCH_PENDING)
     db.execute(SEARCH_INDEX)
-    if old:
-        for raw, sender, recipients, created, read in db.execute(
-            "SELECT raw, envelope_from, envelope_to, created, read FROM messages_v1 ORDER BY id"
-        ).fetchall():
-            rebuild(bytes(raw), sender, json.loads(recipients), created, bool(read))
-        db.execute("DROP TABLE messages_v1")
+    for raw, sender, recipients, created, read in old:
+        rebuild(bytes(raw), sender, json.loads(recipients), created, bool(read))
     db.execute(f"PRAGMA user_version = {VERSION}")
 
 
