@@ -28,7 +28,8 @@ environment variables (used when the option is not given):
   MAILCATCHER_MAX_MESSAGES  --max-messages  (default {DEFAULT_MAX_MESSAGES})
   MAILCATCHER_HOSTNAME      --hostname      (default mailcatcher)
   MAILCATCHER_LOG_LEVEL     --log-level     (default info)
-  MAILCATCHER_ALLOWED_HOSTS --allowed-hosts (default none beyond loopback and the --http address)
+  MAILCATCHER_ALLOWED_HOSTS --allowed-hosts (default none beyond loopback and the --http address;
+                                           SANDBOX_ALLOWED_HOSTS, the sandbox-wide list, is added to it)
   MAILCATCHER_AWS_GATEWAY   --aws-gateway   (default none: execute-api links are shown as written)
   MAILCATCHER_LINK_CHECK_ANY_HOST=1  --link-check-any-host
 

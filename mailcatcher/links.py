@@ -16,7 +16,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 _REJECT_WORDS = {"reject", "rejected", "deny", "denied", "decline", "declined", "refuse", "refused", "disapprove",
                  "disapproved", "거절", "거부", "반려"}
-_APPROVE_WORDS = {"approve", "approved", "accept", "accepted", "confirm", "allow", "승인", "허가", "허용"}
+# Not "confirm": SNS's "Confirm subscription" link (sent to the same inbox) is no approval.
+_APPROVE_WORDS = {"approve", "approved", "accept", "accepted", "allow", "승인", "허가", "허용"}
 _ACTION_PARAMETERS = ("action", "decision")
 _WORD = re.compile(r"[^\W_]+")
 _URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'\]\[{}|\\^`]+", re.IGNORECASE)

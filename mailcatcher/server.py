@@ -66,7 +66,9 @@ async def serve(args: argparse.Namespace, **app_options: Any) -> int:
             http_port = http_socket.getsockname()[1]
             options = {
                 "bind": [http_host, os.environ.get("SANDBOX_BIND", "")],
-                "allowed_hosts": args.allowed_hosts,
+                # The sandbox-wide setting (LocalStack's gateway reads it too) adds to the catcher's own.
+                "allowed_hosts": [*args.allowed_hosts, *(name.strip() for name in
+                                                         os.environ.get("SANDBOX_ALLOWED_HOSTS", "").split(","))],
                 "link_check_any_host": args.link_check_any_host,
                 **app_options,
             }

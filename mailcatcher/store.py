@@ -24,7 +24,7 @@ from . import schema
 from .changes import Event, Listener
 from .finder import FinderMixin
 from .indexer import Indexer
-from .query import QueryError, Term, parse_query, terms_sql  # noqa: F401 - re-exported for older importers
+from .query import QueryError, Term, parse_query, terms_sql  # noqa: F401 - the Workflows page imports these here
 from .tags import TagsMixin
 
 # Moved into the trigram index in batches this big (each batch holds the write lock ~50-100 ms).
