@@ -276,6 +276,8 @@ def print_table(result: dict[str, Any]) -> None:
         f"{result.get('ingest_messages')} msgs / {result.get('ingest_connections')} connections")
     row("maildev_msgs_per_s", "MailDev ingest", "msg/s", result.get("maildev_setting", ""))
     row("catcher_vs_maildev", "catcher ÷ MailDev", "×")
+    row("catcher_cpu_ms_per_msg", "catcher CPU per message", "ms", "server process, while ingesting")
+    row("maildev_cpu_ms_per_msg", "MailDev CPU per message", "ms", "server process and its children")
     row("search_p50_ms", "catcher search p50", "ms", f"{result.get('search_messages')} messages, HTTP")
     row("search_p95_ms", "catcher search p95", "ms")
     headers = ("figure", "value", "target", "depends on")

@@ -100,9 +100,9 @@ def measure(total: int, say=print) -> dict[str, Any]:
             "--db", str(path), "--max-messages", str(total * 2), "--log-level", "warning"]
     timings: list[float] = []
     per_query: dict[str, float] = {}
-    with _serving("our catcher", argv, http, "/readyz") as base:
+    with _serving("our catcher", argv, http, "/readyz") as served:
         for query in queries(total):
-            url = f"{base}/api/v1/search?" + urllib.parse.urlencode({"query": query, "limit": 50})
+            url = f"{served.base}/api/v1/search?" + urllib.parse.urlencode({"query": query, "limit": 50})
             _get(url)  # warm the page cache for this query's pages
             answers = [_get(url)[0] for _ in range(ROUNDS)]
             timings.extend(answers)
