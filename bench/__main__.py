@@ -3,13 +3,16 @@
 Runs against the sandbox that `make up` started (ports and folders from the same environment variables), in this
 order: restart it and time `up` (so the next run is truly cold), one cold approval, one warm-up, R sequential
 approvals, N concurrent approvals while sampling memory, cold and warm invokes of Node.js functions beside
-Python's, then the SMTP ingest of our catcher and of MailDev.
+Python's, then the SMTP ingest of our catcher and of MailDev, the catcher's search latency with a large store and
+the Workflows list over many executions.
 Prints a table and writes <SANDBOX_HOME>/bench.json (and bench.png when matplotlib is installed).
 
 Environment: BENCH_QUICK=1 (a harness smoke run: 3 runs, N=5, 200 messages), BENCH_RUNS, BENCH_N,
 BENCH_INGEST_MESSAGES, BENCH_INGEST_CONNECTIONS, BENCH_SKIP_UP=1 (keep the running sandbox, no up_ready_s),
 BENCH_LAMBDA_COLD (cold invokes per function), BENCH_CONSOLE_EXECUTIONS (the console figure's executions, default 1000
-over 5 machines), BENCH_ONLY=latency,load,lambda,ingest,console (a subset of the phases, for profiling one of them).
+over 5 machines), BENCH_SEARCH_MESSAGES (default 100,000; 10,000 quick),
+BENCH_ONLY=latency,load,lambda,ingest,search,console (a subset of the phases, for profiling one of them; ingest and
+search need no running sandbox).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import console, ingest, lambda_runtimes
+from bench import console, ingest, lambda_runtimes, search
 from bench.load import run_load
 from bench.memory import Sampler, pid_from_file, sample
 from bench.pipeline import BenchError, Pipeline, Run, not_running_reason
@@ -57,6 +60,7 @@ TARGETS = {
     # issue 17: Node.js invokes within 1.5x of Python's
     **{key: ("<=", 1.5) for key in ("node_vs_python_hello_cold", "node_vs_python_hello_warm",
                                     "node_vs_python_sdk_cold", "node_vs_python_sdk_warm")},
+    "search_p50_ms": ("<=", 50),
 }
 
 
@@ -77,6 +81,7 @@ def plan() -> dict[str, Any]:
         "ingest_messages": _env_int("BENCH_INGEST_MESSAGES", 200 if quick else 2000),
         "ingest_connections": _env_int("BENCH_INGEST_CONNECTIONS", 4),
         "lambda_colds": _env_int("BENCH_LAMBDA_COLD", 2 if quick else 7),
+        "search_messages": _env_int("BENCH_SEARCH_MESSAGES", 10_000 if quick else 100_000),
         "skip_up": os.environ.get("BENCH_SKIP_UP", "") not in ("", "0"),
         "only": {p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()},
         "console_executions": _env_int("BENCH_CONSOLE_EXECUTIONS", 100 if quick else 1000),
@@ -288,6 +293,10 @@ def print_table(result: dict[str, Any]) -> None:
     row("console_polls_while_closed", "polls while no page is open")
     for key, label, unit, depends in lambda_runtimes.table_rows(result):
         row(key, label, unit, depends)
+    row("catcher_cpu_ms_per_msg", "catcher CPU per message", "ms", "server process, while ingesting")
+    row("maildev_cpu_ms_per_msg", "MailDev CPU per message", "ms", "server process and its children")
+    row("search_p50_ms", "catcher search p50", "ms", f"{result.get('search_messages')} messages, HTTP")
+    row("search_p95_ms", "catcher search p95", "ms")
     headers = ("figure", "value", "target", "depends on")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     print()
@@ -325,7 +334,7 @@ def main() -> int:
     settings = Settings()
     config = plan()
     # The ingest comparison starts its own catcher and MailDev; everything else needs the sandbox.
-    reason = None if config["only"] == {"ingest"} else not_running_reason(settings)
+    reason = None if config["only"] and config["only"] <= {"ingest", "search"} else not_running_reason(settings)
     if reason:
         print(f"bench: the sandbox is not running ({reason}); start it with `make up`", file=sys.stderr)
         return 2
@@ -380,6 +389,9 @@ def main() -> int:
         phase(f"Catcher vs MailDev ingest ({config['ingest_messages']} messages, "
               f"{config['ingest_connections']} connections)",
               lambda: ingest.compare(config["ingest_messages"], config["ingest_connections"]))
+    if wanted("search"):
+        phase(f"Catcher search with {config['search_messages']:,} stored messages",
+              lambda: search.measure(config["search_messages"], say))
     if wanted("console"):  # last: it leaves its executions in LocalStack until the next restart
         phase(f"Workflows list over {config['console_executions']} executions on 5 machines",
               lambda: console.measure(settings, executions=config["console_executions"]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import multiprocessing
+import os
 import shutil
 import smtplib
 import subprocess
@@ -43,6 +44,11 @@ class IngestResult:
     sent: int
     seconds: float
     stored: int
+    cpu_seconds: float
+
+    @property
+    def cpu_ms_per_message(self) -> float:
+        return self.cpu_seconds / self.sent * 1000 if self.sent else 0.0
 
     @property
     def per_second(self) -> float:
@@ -91,29 +97,47 @@ def _get_json(url: str) -> object:
         return json.loads(response.read())
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its descendants so far (from /proc; 0 where there is none)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return total + sum(cpu_seconds(int(child)) for child in children.read().split())
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+@dataclass
+class Served:
+    base: str
+    pid: int
+
+
 @contextlib.contextmanager
-def _serving(what: str, argv: list[str], http: int, health_path: str) -> Iterator[str]:
+def _serving(what: str, argv: list[str], http: int, health_path: str) -> Iterator[Served]:
     """Run a mail server process until the block ends; yields its HTTP base URL once it is healthy."""
     process = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{http}"
         wait_url(f"{base}{health_path}", what, timeout=30)
-        yield base
+        yield Served(base, process.pid)
     finally:
         process.terminate()
         process.wait(10)
 
 
 @contextlib.contextmanager
-def our_catcher() -> Iterator[tuple[int, str]]:
+def our_catcher() -> Iterator[tuple[int, Served]]:
     smtp, http = free_port(), free_port()
     with tempfile.TemporaryDirectory() as folder:
         # Retention raised above the load so that "stored" counts every message (the default cap is 1000).
         argv = [sys.executable, "-m", "mailcatcher", "--smtp", f"127.0.0.1:{smtp}", "--http", f"127.0.0.1:{http}",
                 "--db", str(Path(folder) / "mail.sqlite"), "--max-messages", "100000",
                 "--log-level", "warning"]  # as quiet as MailDev with --silent
-        with _serving("our catcher", argv, http, "/readyz") as base:
-            yield smtp, base
+        with _serving("our catcher", argv, http, "/readyz") as served:
+            yield smtp, served
 
 
 def ensure_maildev() -> Path:
@@ -127,15 +151,15 @@ def ensure_maildev() -> Path:
 
 
 @contextlib.contextmanager
-def maildev() -> Iterator[tuple[int, str]]:
+def maildev() -> Iterator[tuple[int, Served]]:
     binary = ensure_maildev()
     smtp, http = free_port(), free_port()
     with tempfile.TemporaryDirectory() as folder:
         # Persisting to a directory, as our catcher persists to SQLite: the same durability for both.
         argv = [str(binary), "--smtp", str(smtp), "--ip", "127.0.0.1", "--web", str(http), "--web-ip", "127.0.0.1",
                 "--mail-directory", folder, "--silent"]
-        with _serving("MailDev", argv, http, "/api/healthz") as base:
-            yield smtp, base
+        with _serving("MailDev", argv, http, "/api/healthz") as served:
+            yield smtp, served
 
 
 def _stored_ours(base: str) -> int:
@@ -148,13 +172,20 @@ def _stored_maildev(base: str) -> int:
     return len(data) if isinstance(data, list) else 0
 
 
+def _measured(port: int, served: Served, total: int, connections: int, stored) -> IngestResult:
+    before = cpu_seconds(served.pid)
+    sent, seconds = smtp_load(port, total, connections)
+    time.sleep(0.6)  # the catcher indexes for search once mail stops: part of what a message costs
+    return IngestResult(sent, seconds, stored(served.base), cpu_seconds(served.pid) - before)
+
+
 def compare(total: int, connections: int) -> dict[str, object]:
-    with our_catcher() as (port, base):
-        sent, seconds = smtp_load(port, total, connections)
-        ours = IngestResult(sent, seconds, _stored_ours(base))
-    with maildev() as (port, base):
-        sent, seconds = smtp_load(port, total, connections)
-        theirs = IngestResult(sent, seconds, _stored_maildev(base))
+    """Throughput side by side, and each server's CPU per message (steadier than throughput when other work
+    shares the machine: both servers then wait for the CPU alike, but what each one spends is its own)."""
+    with our_catcher() as (port, served):
+        ours = _measured(port, served, total, connections, _stored_ours)
+    with maildev() as (port, served):
+        theirs = _measured(port, served, total, connections, _stored_maildev)
     return {
         "ingest_messages": total,
         "ingest_connections": connections,
@@ -163,6 +194,8 @@ def compare(total: int, connections: int) -> dict[str, object]:
         "maildev_msgs_per_s": round(theirs.per_second, 1),
         "maildev_stored": theirs.stored,
         "catcher_vs_maildev": round(ours.per_second / theirs.per_second, 2) if theirs.per_second else None,
+        "catcher_cpu_ms_per_msg": round(ours.cpu_ms_per_message, 2),
+        "maildev_cpu_ms_per_msg": round(theirs.cpu_ms_per_message, 2),
         "maildev_setting": "maildev 3.0.0, --mail-directory (persisted), node " + _node_version(),
     }
 

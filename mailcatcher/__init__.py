@@ -1,4 +1,4 @@
-"""Mail catcher for the Callback Sandbox: SMTP in, SQLite store, Mailpit-shaped JSON API and a web UI.
+"""Mail catcher for the Callback Sandbox: SMTP in, SQLite store, Mailpit's API v1 and a web UI.
 
 Run it with ``python -m mailcatcher --help``.
 """

@@ -6,19 +6,12 @@ import argparse
 import asyncio
 import logging
 import os
-import socket
 import sys
 from collections.abc import Callable
 from typing import Any
 
-import uvicorn
-
 from . import __version__
-from .app import create_app
-from .smtp import start_smtp, stop_smtp
-from .store import Store
-
-log = logging.getLogger("mailcatcher")
+from .server import serve
 
 DEFAULT_SMTP = "127.0.0.1:1025"
 DEFAULT_HTTP = "127.0.0.1:8025"
@@ -35,9 +28,17 @@ environment variables (used when the option is not given):
   MAILCATCHER_MAX_MESSAGES  --max-messages  (default {DEFAULT_MAX_MESSAGES})
   MAILCATCHER_HOSTNAME      --hostname      (default mailcatcher)
   MAILCATCHER_LOG_LEVEL     --log-level     (default info)
+  MAILCATCHER_ALLOWED_HOSTS --allowed-hosts (default none beyond loopback and the --http address;
+                                           SANDBOX_ALLOWED_HOSTS, the sandbox-wide list, is added to it)
+  MAILCATCHER_AWS_GATEWAY   --aws-gateway   (default none: execute-api links are shown as written)
+  MAILCATCHER_LINK_CHECK_ANY_HOST=1  --link-check-any-host
 
 Both servers bind 127.0.0.1 unless told otherwise (e.g. --http 0.0.0.0:8025 inside a container).
-API: /api/v1/messages, /api/v1/message/{{ID|latest}}[/raw|/headers|/approval], /api/v1/search?query=,
+The web UI and API answer only requests addressed to localhost, *.localhost, 127.0.0.1, [::1] or the --http
+address, plus the --allowed-hosts names (a guard against DNS rebinding; others get 403), and refuse changes
+(POST, PUT, PATCH, DELETE) that a browser marks as coming from another site.
+API: Mailpit's v1 (/api/v1/messages, /message/{{ID|latest}}[/raw|/headers|/part/N|/link-check], /search,
+/tags, /send, /info, /webui, /view/{{ID}}.html|.txt) and ours: /api/v1/message/{{ID}}/approval,
 /api/v1/wait?query=&timeout=&after=ID, /api/events (server-sent events), /livez, /readyz.
 """
 
@@ -49,6 +50,15 @@ def host_port(value: str) -> tuple[str, int]:
     if not sep or not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
     return host, int(port_text)
+
+
+def host_list(value: str) -> list[str]:
+    """Comma-separated host names (an empty string is none)."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    for name in names:
+        if any(char.isspace() or char in "/@?#" for char in name):
+            raise argparse.ArgumentTypeError(f"not a host name: {name!r}")
+    return names
 
 
 def positive_int(value: str) -> int:
@@ -63,7 +73,7 @@ def positive_int(value: str) -> int:
 
 def build_parser(
     prog: str = "python -m mailcatcher",
-    description: str = "Catch all mail sent over SMTP and show it in a web UI and a Mailpit-shaped JSON API.",
+    description: str = "Catch all mail sent over SMTP and show it in a web UI and Mailpit's API v1.",
 ) -> argparse.ArgumentParser:
     env = os.environ.get
     parser = argparse.ArgumentParser(
@@ -89,74 +99,18 @@ def build_parser(
                         help="name in the SMTP greeting (given so no DNS lookup is made)")
     parser.add_argument("--log-level", default=env("MAILCATCHER_LOG_LEVEL", "info"),
                         choices=["debug", "info", "warning", "error"], help="log verbosity")
+    parser.add_argument("--allowed-hosts", type=host_list, default=env("MAILCATCHER_ALLOWED_HOSTS", ""),
+                        metavar="NAMES", help="extra host names the web UI and API answer for, comma-separated "
+                        "(.example.com: it and its subdomains; *: any host, which turns the guard off)")
+    parser.add_argument("--aws-gateway", default=env("MAILCATCHER_AWS_GATEWAY", "") or None, metavar="URL",
+                        help="local AWS gateway (e.g. http://localhost:4566): execute-api links in mail "
+                        "(*.execute-api.localhost, *.localhost.localstack.cloud, *.amazonaws.com) are shown "
+                        "routed to its path-style URL")
+    parser.add_argument("--link-check-any-host", action="store_true",
+                        default=env("MAILCATCHER_LINK_CHECK_ANY_HOST", "") in ("1", "true", "yes"),
+                        help="let /api/v1/message/{ID}/link-check request any host (default: loopback only)")
     parser.add_argument("--version", action="version", version=f"mailcatcher {__version__}")
     return parser
-
-
-class _Server(uvicorn.Server):
-    """uvicorn server that ends open event streams and waits on SIGINT/SIGTERM, so shutdown is quick.
-
-    It also stops uvicorn from re-raising the signal after its shutdown, which would kill the process before
-    the SMTP server and the store are closed.
-    """
-
-    def __init__(self, config: uvicorn.Config, on_exit) -> None:
-        super().__init__(config)
-        self._on_exit = on_exit
-
-    def handle_exit(self, sig, frame) -> None:
-        self._on_exit()
-        super().handle_exit(sig, frame)
-        self._captured_signals.clear()
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    return socket.create_server((host, port), family=family)
-
-
-async def serve(args: argparse.Namespace, **app_options: Any) -> int:
-    """Run SMTP and HTTP until a signal. ``app_options`` go to ``create_app`` (extra routes, nav links, ...), so
-    another launcher (``python -m sandbox.webui``) can serve the catcher with its own pages mounted."""
-    store = Store(args.db, max_messages=args.max_messages)
-    try:
-        smtp_host, smtp_port = args.smtp
-        http_host, http_port = args.http
-        try:
-            smtp_server = await start_smtp(store, smtp_host, smtp_port, args.max_size, hostname=args.hostname)
-        except OSError as exc:
-            log.error("cannot listen for SMTP on %s:%d: %s", smtp_host, smtp_port, exc)
-            return 1
-        try:
-            try:
-                http_socket = _bind(http_host, http_port)
-            except OSError as exc:
-                log.error("cannot listen for HTTP on %s:%d: %s", http_host, http_port, exc)
-                return 1
-            smtp_port = smtp_server.sockets[0].getsockname()[1]
-            http_port = http_socket.getsockname()[1]
-            app = create_app(store, smtp_address=f"{smtp_host}:{smtp_port}", **app_options)
-            config = uvicorn.Config(
-                app,
-                log_level=args.log_level,
-                access_log=args.log_level == "debug",
-                lifespan="on",
-                timeout_graceful_shutdown=3,
-                server_header=False,
-            )
-            server = _Server(config, on_exit=app.state.hub.close_threadsafe)
-            log.info(
-                "mailcatcher listening: SMTP %s:%d, web UI and API http://%s:%d/, store %s (%d messages max, "
-                "%d bytes max per message)",
-                smtp_host, smtp_port, http_host, http_port, args.db, args.max_messages, args.max_size,
-            )
-            await server.serve(sockets=[http_socket])
-        finally:
-            await stop_smtp(smtp_server)
-    finally:
-        store.close()
-    log.info("mailcatcher stopped")
-    return 0
 
 
 def main(
@@ -170,8 +124,6 @@ def main(
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    if args.log_level != "debug":  # aiosmtpd logs every connection at INFO
-        logging.getLogger("mail.log").setLevel(logging.WARNING)
     try:
         return asyncio.run(serve(args, **(app_options(args) if app_options else {})))
     except KeyboardInterrupt:

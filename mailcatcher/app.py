@@ -1,4 +1,5 @@
-"""The Starlette application: JSON API + web UI over one store, open to extra pages at the same origin."""
+"""The Starlette application: JSON API + web UI over one store, open to extra pages at the same origin, behind
+the request guard (``guard.py``) that covers everything it serves."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ from contextlib import AbstractAsyncContextManager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
-from .api import ApiError, EventHub, MessageLinks, api_routes
+from .approval import MessageLinks, TrustedPrefixes
+from .errors import ApiError
+from .events import EventHub
+from .gateway import router
+from .guard import Guard, HostAllowlist
+from .routes import catcher_routes
 from .store import Store
-from .web import ui_routes
+from .work import limiter
 
 log = logging.getLogger("mailcatcher.app")
 
@@ -54,12 +61,18 @@ def create_app(
     smtp_address: str = "",
     lifespan: Lifespan | None = None,
     brand: str = "Mailcatcher",
+    bind: Sequence[str] = ("127.0.0.1",),
+    allowed_hosts: Sequence[str] = (),
+    allowed_hosts_hint: str = "--allowed-hosts",
+    trusted_decision_links: TrustedPrefixes | None = None,
+    aws_gateway: str | None = None,
+    link_check_any_host: bool = False,
 ) -> Starlette:
     """Build the catcher's ASGI app.
 
     - ``brand``: the name in the header and page titles.
     - ``routes``: extra Starlette routes or ``Mount``s (e.g. a Workflows page at ``/workflows``), matched before
-      the catcher's own, so another module can live at the same origin.
+      the catcher's own, so another module can live at the same origin (and behind the same guard).
     - ``nav_links``: ``(label, href)`` pairs shown in the catcher's header, e.g. ``("Workflows", "/workflows/")``.
     - ``message_links``: called with a message detail dict (Mailpit fields plus ``Links``, the http(s) links found
       in the mail with ``Action`` approve/reject/None and their ``Query`` parameters); returns
@@ -67,6 +80,14 @@ def create_app(
       e.g. "View execution". Errors in it are logged and ignored.
     - ``smtp_address``: shown in the UI so people know where to send mail.
     - ``lifespan``: an extra async context manager entered inside the catcher's own lifespan.
+    - ``bind``: the addresses the server listens on; with the loopback names and ``allowed_hosts`` (exact names,
+      ``.domain`` for a domain and its subdomains, ``*`` for any) they make the Host allowlist.
+      ``allowed_hosts_hint`` is the option named in the refusal.
+    - ``trusted_decision_links``: URL prefixes of the host app's own decision API (a list, or a function called
+      per view, for an API deployed later). A mail carrying such a link shows only those links as buttons.
+    - ``aws_gateway``: base URL of the local AWS gateway (``http://localhost:4566``); execute-api links in mail
+      are shown routed to it (``gateway.py``). None: links are shown as written.
+    - ``link_check_any_host``: let ``/link-check`` request hosts that are not loopback.
     """
     hub = EventHub(store)
 
@@ -83,7 +104,8 @@ def create_app(
             hub.close()
 
     app = Starlette(
-        routes=[*routes, *api_routes(), *ui_routes()],
+        routes=[*routes, *catcher_routes()],
+        middleware=[Middleware(Guard, allowlist=HostAllowlist(bind, allowed_hosts), hint=allowed_hosts_hint)],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
@@ -93,8 +115,12 @@ def create_app(
     )
     app.state.store = store
     app.state.hub = hub
+    app.state.heavy = limiter()
     app.state.nav_links = list(nav_links)
     app.state.message_links = message_links
     app.state.smtp_address = smtp_address
     app.state.brand = brand
+    app.state.trusted_decision_links = trusted_decision_links
+    app.state.route_link = router(aws_gateway)
+    app.state.link_check_any_host = link_check_any_host
     return app

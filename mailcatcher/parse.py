@@ -1,29 +1,30 @@
-"""Turn raw RFC 5322 bytes into the fields the API and UI show.
+"""Turn raw RFC 5322 bytes into the fields the API and UI show, once, when a message is stored.
 
 Everything here is pure and defensive: mail is untrusted input, so a malformed header or part degrades to its
-raw text instead of raising. The store keeps the raw bytes; this module only derives views of them.
+raw text instead of raising, and the work per message is bounded (``mime.split``: nesting depth and part
+count). What was left out is listed in ``ParsedMessage.notes``; the raw bytes stay whole in the store.
 """
 
 from __future__ import annotations
 
-import email
 import functools
+import hashlib
 import re
 from dataclasses import dataclass, field
-from email import headerregistry, policy
+from email import headerregistry
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-import nh3
+from . import mime
+from .links import read_html
 
 SNIPPET_LENGTH = 250
 # Header values longer than this are parsed on every access instead of being kept in the cache.
 _CACHED_HEADER_LENGTH = 4096
 _LINE_BREAK = re.compile(r"\r|\n")
+_ANGLE = re.compile(r"<([^>]*)>")
 
 
 class _HeaderRegistry(headerregistry.HeaderRegistry):
@@ -42,27 +43,6 @@ def _parsed_header(name: str, value: str) -> Any:
     return _HEADERS(name, value)
 
 
-class _CachingPolicy(policy.EmailPolicy):
-    """``policy.default`` that parses each distinct header once.
-
-    ``policy.default`` builds a new header object on every access, and the MIME walk asks for the same
-    Content-Type and Content-Disposition many times per part (the feed parser, ``get_content_type``,
-    ``get_param``, ``get_filename``...): that was most of the parsing time. Header objects are immutable, so
-    sharing one per (name, value) changes nothing but the cost.
-    """
-
-    def header_fetch_parse(self, name, value):  # type: ignore[no-untyped-def]
-        if hasattr(value, "name"):
-            return value
-        value = _LINE_BREAK.sub("", value)  # as policy.default does: \r and \n only, not str.splitlines()
-        if len(value) > _CACHED_HEADER_LENGTH:
-            return self.header_factory(name, value)
-        return _parsed_header(name, value)
-
-
-_POLICY = _CachingPolicy(header_factory=_HEADERS)
-
-
 @dataclass
 class Part:
     """A leaf MIME part that is not the message body: an attachment or an inline (cid:) resource."""
@@ -72,6 +52,10 @@ class Part:
     content_type: str
     content_id: str
     size: int
+    checksums: dict[str, str]
+    start: int  # where the encoded content lies in the raw message, and how it is encoded
+    end: int
+    encoding: str
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -80,7 +64,11 @@ class Part:
             "ContentType": self.content_type,
             "ContentID": self.content_id,
             "Size": self.size,
+            "Checksums": self.checksums,
         }
+
+    def to_stored(self) -> dict[str, Any]:
+        return {**self.to_api(), "Span": [self.start, self.end, self.encoding]}
 
 
 @dataclass
@@ -99,6 +87,8 @@ class ParsedMessage:
     attachments: list[Part] = field(default_factory=list)
     inline: list[Part] = field(default_factory=list)
     headers: list[tuple[str, str]] = field(default_factory=list)
+    list_unsubscribe: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def snippet(self) -> str:
@@ -111,8 +101,9 @@ class ParsedMessage:
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse raw message bytes; never raises on malformed mail."""
-    msg = email.message_from_bytes(raw, policy=_POLICY)
+    """Parse raw message bytes; never raises on malformed mail, and costs at most ``mime.MAX_PARTS`` parts."""
+    found = mime.split(raw)
+    msg = found.headers
     parsed = ParsedMessage(
         message_id=_header_text(msg, "Message-ID").strip().strip("<>"),
         to=_addresses(msg, "To"),
@@ -123,24 +114,23 @@ def parse_message(raw: bytes) -> ParsedMessage:
         subject=_header_text(msg, "Subject"),
         date=_date(msg),
         headers=_all_headers(msg),
+        list_unsubscribe=_list_unsubscribe(msg),
+        notes=list(found.notes),
     )
     senders = _addresses(msg, "From")
     if senders:
         parsed.from_ = senders[0]
     texts: list[str] = []
-    for part_id, part in _leaves(msg, ""):
-        _classify_part(part_id or "1", part, parsed, texts)
+    for leaf in found.leaves:
+        _classify_part(raw, leaf, parsed, texts)
     parsed.text = "\n".join(texts)
     return parsed
 
 
-def find_part(raw: bytes, part_id: str) -> tuple[Part, bytes] | None:
-    """The attachment or inline part with this PartID and its decoded bytes, or None."""
-    msg = email.message_from_bytes(raw, policy=_POLICY)
-    for candidate_id, part in _leaves(msg, ""):
-        if (candidate_id or "1") == part_id:
-            return _describe_part(part_id, part), _part_bytes(part)
-    return None
+def part_bytes(raw: bytes, span: list[Any]) -> bytes:
+    """A stored part's decoded content, from its ``Span`` ([start, end, transfer encoding])."""
+    start, end, encoding = span
+    return mime.decode_body(raw, int(start), int(end), str(encoding))
 
 
 def _clean(value: str) -> str:
@@ -148,11 +138,20 @@ def _clean(value: str) -> str:
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def _raw_values(msg: Message, name: str) -> list[str]:
+    """A header's raw values (compat32's get() would wrap ones holding 8-bit bytes in Header objects)."""
+    index = getattr(msg, "_by_name", None)
+    if index is None:  # built once per message: a dozen lookups would each walk every header
+        index = {}
+        for key, value in msg.raw_items():
+            index.setdefault(key.lower(), []).append(str(value))
+        msg._by_name = index  # type: ignore[attr-defined]
+    return index.get(name.lower(), [])
+
+
 def _raw_header(msg: Message, name: str) -> str | None:
-    for key, value in msg.raw_items():
-        if key.lower() == name.lower():
-            return str(value)
-    return None
+    values = _raw_values(msg, name)
+    return values[0] if values else None
 
 
 def _decode_rfc2047(value: str) -> str:
@@ -162,80 +161,73 @@ def _decode_rfc2047(value: str) -> str:
         return value
 
 
+def _header(name: str, value: str) -> Any:
+    """``policy.default``'s header object for one raw value (cached per distinct value)."""
+    value = _LINE_BREAK.sub("", value)  # as policy.default does: \r and \n only, not str.splitlines()
+    if len(value) > _CACHED_HEADER_LENGTH:
+        return _HEADERS(name, value)
+    return _parsed_header(name, value)
+
+
 def _header_text(msg: Message, name: str) -> str:
+    raw = _raw_header(msg, name)
+    if raw is None:
+        return ""
     try:
-        value = msg.get(name)
-        return "" if value is None else _clean(str(value))
+        return _clean(str(_header(name, raw)))
     except Exception:  # policy.default can raise on some malformed headers; fall back to the raw text
-        raw = _raw_header(msg, name)
-        return "" if raw is None else _clean(_decode_rfc2047(" ".join(raw.split())))
+        return _clean(_decode_rfc2047(" ".join(raw.split())))
 
 
 def _addresses(msg: Message, name: str) -> list[dict[str, str]]:
     result: list[dict[str, str]] = []
+    raws = _raw_values(msg, name)
     try:
-        for header in msg.get_all(name) or []:
-            for address in header.addresses:  # type: ignore[union-attr,attr-defined]
+        for raw in raws:
+            for address in _header(name, raw).addresses:
                 addr_spec = "" if address.addr_spec == "<>" else address.addr_spec  # "<>": no address at all
                 if addr_spec or address.display_name:
                     result.append({"Name": _clean(address.display_name), "Address": _clean(addr_spec)})
         return result
     except Exception:
-        raw = _raw_header(msg, name)
-        if raw is None:
-            return []
         return [
             {"Name": _clean(_decode_rfc2047(display)), "Address": _clean(address)}
-            for display, address in getaddresses([raw])
+            for display, address in getaddresses(raws)
             if display or address
         ]
 
 
 def _date(msg: Message) -> str:
+    raw = _raw_header(msg, "Date")
     try:
-        header = msg.get("Date")
-        moment = getattr(header, "datetime", None)
+        moment = getattr(_header("Date", raw), "datetime", None) if raw is not None else None
         return moment.isoformat() if moment is not None else ""
     except Exception:
         return ""
 
 
 def _all_headers(msg: Message) -> list[tuple[str, str]]:
-    headers = []
-    for key, raw in msg.raw_items():
-        headers.append((key, _clean(_decode_rfc2047(" ".join(str(raw).split())))))
-    return headers
+    return [(key, _clean(_decode_rfc2047(" ".join(str(raw).split())))) for key, raw in msg.raw_items()]
 
 
-def _leaves(part: Message, part_id: str):
-    """Yield (PartID, part) for each leaf in MIME order; PartIDs are dotted positions like Mailpit's."""
-    payload = part.get_payload()
-    if part.get_content_maintype() == "multipart" and isinstance(payload, list):
-        for index, child in enumerate(payload, start=1):
-            child_id = f"{part_id}.{index}" if part_id else str(index)
-            yield from _leaves(child, child_id)
-    else:
-        # message/rfc822 stays a leaf: an attached mail is an attachment, not part of this body.
-        yield part_id, part
-
-
-def _classify_part(part_id: str, part: Message, parsed: ParsedMessage, texts: list[str]) -> None:
-    described = _describe_part(part_id, part)
-    disposition = _safe(part.get_content_disposition, None)
-    is_body_type = described.content_type in ("text/plain", "text/html") or part.get_content_maintype() == (
-        "multipart"  # a multipart without a usable boundary: show its text rather than hide it
-    )
-    if is_body_type and disposition != "attachment" and not described.filename:
-        content = _part_text(part).replace("\r\n", "\n")
-        if described.content_type == "text/html":
-            if not parsed.html:
-                parsed.html = content
-        else:
-            texts.append(content)
-    elif described.content_id and disposition != "attachment":
-        parsed.inline.append(described)
-    else:
-        parsed.attachments.append(described)
+def _list_unsubscribe(msg: Message) -> dict[str, Any]:
+    """Mailpit's ListUnsubscribe summary: the header, its links (one mailto:, one http(s)) and what is wrong."""
+    header = " ".join((_raw_header(msg, "List-Unsubscribe") or "").split())
+    post = " ".join((_raw_header(msg, "List-Unsubscribe-Post") or "").split())
+    links: list[str] = []
+    errors: list[str] = []
+    if header:
+        for link in _ANGLE.findall(header):
+            scheme = link.split(":", 1)[0].lower()
+            if scheme in ("mailto", "http", "https") and not any(existing.startswith(scheme) for existing in links):
+                links.append(link)
+            else:
+                errors.append(f"unexpected link {link!r}")
+        if not links:
+            errors.append("no <mailto:...> or <https://...> link")
+    if post and post.lower() != "list-unsubscribe=one-click":
+        errors.append("List-Unsubscribe-Post should be 'List-Unsubscribe=One-Click'")
+    return {"Header": header, "HeaderPost": post, "Links": links, "Errors": "; ".join(errors)}
 
 
 def _safe(getter, default):
@@ -245,220 +237,69 @@ def _safe(getter, default):
         return default
 
 
-def _describe_part(part_id: str, part: Message) -> Part:
-    filename = _safe(part.get_filename, None) or ""
+def _describe(raw: bytes, leaf: mime.Leaf) -> tuple[Part, bytes]:
+    part = leaf.headers
+    filename = _filename(part)
     content_type = _safe(part.get_content_type, "application/octet-stream")
     if not filename and content_type == "message/rfc822":
         filename = "message.eml"
-    content_id = (_header_text(part, "Content-ID") or "").strip().strip("<>")
-    return Part(part_id, _clean(filename), content_type, content_id, len(_part_bytes(part)))
+    content_id = " ".join((_raw_header(part, "Content-ID") or "").split()).strip("<>")
+    encoding = (_raw_header(part, "Content-Transfer-Encoding") or "").strip().lower()
+    data = mime.decode_body(raw, leaf.start, leaf.end, encoding)
+    checksums = {
+        "MD5": hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        "SHA1": hashlib.sha1(data, usedforsecurity=False).hexdigest(),
+        "SHA256": hashlib.sha256(data).hexdigest(),
+    }
+    described = Part(leaf.part_id, filename, content_type, content_id, len(data), checksums,
+                     leaf.start, leaf.end, encoding)
+    return described, data
 
 
-def _part_bytes(part: Message) -> bytes:
-    payload = part.get_payload()
-    if isinstance(payload, list):  # message/rfc822: the attached message itself
-        return _safe(lambda: payload[0].as_bytes(), b"") if payload else b""  # type: ignore[union-attr]
-    data = _safe(lambda: part.get_payload(decode=True), None)
-    return data if isinstance(data, bytes) else b""
+def _filename(part: Message) -> str:
+    """The part's file name: RFC 2231 (what get_filename decodes) or RFC 2047 (what mailers also send)."""
+    name = _safe(part.get_filename, None) or ""
+    return _clean(_decode_rfc2047(str(name))) if name else ""
 
 
-def _part_text(part: Message) -> str:
-    declared = str(_safe(lambda: part.get_param("charset"), None) or "").lower()
+def _classify_part(raw: bytes, leaf: mime.Leaf, parsed: ParsedMessage, texts: list[str]) -> None:
+    part = leaf.headers
+    disposition = _safe(part.get_content_disposition, None)
+    content_type = _safe(part.get_content_type, "application/octet-stream")
+    filename = _filename(part)
+    is_body_type = content_type in ("text/plain", "text/html") or _safe(part.get_content_maintype, "") == (
+        "multipart"  # a multipart without a usable boundary: show its text rather than hide it
+    )
+    if is_body_type and disposition != "attachment" and not filename:
+        encoding = _raw_header(part, "Content-Transfer-Encoding") or ""
+        data = mime.decode_body(raw, leaf.start, leaf.end, encoding)
+        content = _text(data, str(_safe(lambda: part.get_param("charset"), None) or "")).replace("\r\n", "\n")
+        if content_type == "text/html":
+            if not parsed.html:
+                parsed.html = content
+        else:
+            texts.append(content)
+        return
+    described, _ = _describe(raw, leaf)
+    if described.content_id and disposition != "attachment":
+        parsed.inline.append(described)
+    else:
+        parsed.attachments.append(described)
+
+
+def _text(data: bytes, charset: str) -> str:
+    declared = charset.strip().lower()
     if declared in ("", "us-ascii", "ascii"):
         # No (or an ASCII) charset but 8-bit bytes: in practice that is UTF-8 (SMTPUTF8/8BITMIME senders).
         try:
-            return _part_bytes(part).decode("utf-8")
+            return data.decode("utf-8")
         except UnicodeDecodeError:
-            pass
+            return data.decode("latin-1")
     try:
-        content = part.get_content()  # type: ignore[attr-defined]
-        if isinstance(content, str):
-            return _clean(content)
-    except Exception:  # noqa: S110 - unknown charset or broken transfer encoding: decode leniently below
-        pass
-    data = _part_bytes(part)
-    try:
-        return data.decode(declared or "utf-8", "replace")
-    except LookupError:
+        return data.decode(declared, "replace")
+    except (LookupError, ValueError):
         return data.decode("utf-8", "replace")
 
 
-class _TextExtractor(HTMLParser):
-    """Visible text of an HTML document (script and style content dropped)."""
-
-    _SKIP = {"script", "style", "head", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.chunks: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        elif tag in ("br", "p", "div", "tr", "li"):
-            self.chunks.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skipping:
-            self._skipping -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.chunks.append(data)
-
-
 def html_to_text(html: str) -> str:
-    if not html:
-        return ""
-    extractor = _TextExtractor()
-    try:
-        extractor.feed(html)
-        extractor.close()
-    except Exception:
-        return ""
-    return "".join(extractor.chunks)
-
-
-# --- links and approval actions ------------------------------------------------------------------------------
-
-# Reject words are checked first because "disapprove" contains "approve".
-_REJECT_WORDS = ("reject", "deny", "decline", "refuse", "disapprove", "거절", "거부", "반려")
-_APPROVE_WORDS = ("approve", "accept", "confirm", "allow", "승인", "허가", "허용")
-_URL_IN_TEXT = re.compile(r"https?://[^\s<>\"'\]\[{}|\\^`]+", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Link:
-    url: str
-    text: str
-    action: str | None  # "approve", "reject" or None
-
-    def to_api(self) -> dict[str, Any]:
-        query = dict(parse_qsl(urlsplit(self.url).query, keep_blank_values=True))
-        return {"URL": self.url, "Text": self.text, "Action": self.action, "Query": query}
-
-
-def classify_link(url: str, text: str) -> str | None:
-    """'approve' or 'reject' when the link text (or else its path and query) says so."""
-    parts = urlsplit(url)
-    for source in (text.lower(), f"{parts.path}?{parts.query}".lower()):
-        if any(word in source for word in _REJECT_WORDS):
-            return "reject"
-        if any(word in source for word in _APPROVE_WORDS):
-            return "approve"
-    return None
-
-
-class _AnchorCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[tuple[str, str]] = []
-        self._href: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag == "a":
-            self._close()
-            self._href = dict(attrs).get("href") or ""
-            self._text = []
-        elif tag == "img" and self._href is not None:
-            self._text.append(dict(attrs).get("alt") or "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a":
-            self._close()
-
-    def handle_data(self, data: str) -> None:
-        if self._href is not None:
-            self._text.append(data)
-
-    def _close(self) -> None:
-        if self._href is not None:
-            self.anchors.append((self._href.strip(), " ".join("".join(self._text).split())))
-        self._href = None
-
-    def close(self) -> None:
-        super().close()
-        self._close()
-
-
-def _is_web_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
-
-
-def extract_links(text: str, html: str) -> list[Link]:
-    """http(s) links found in the HTML anchors and the plain text, de-duplicated, HTML labels first.
-
-    Only http(s) URLs are kept: these become clickable buttons in the UI, so javascript: and friends must not.
-    """
-    found: dict[str, str] = {}
-    if html:
-        collector = _AnchorCollector()
-        try:
-            collector.feed(html)
-            collector.close()
-        except Exception:  # noqa: S110 - keep the anchors found before the parser gave up
-            pass
-        for url, label in collector.anchors:
-            if _is_web_url(url) and url not in found:
-                found[url] = label
-    for match in _URL_IN_TEXT.finditer(text or ""):
-        url = match.group(0).rstrip(".,;:!?)")
-        if _is_web_url(url) and url not in found:
-            found[url] = ""
-    return [Link(url, label, classify_link(url, label)) for url, label in found.items()]
-
-
-# --- HTML sanitising -----------------------------------------------------------------------------------------
-
-_TAGS = set(nh3.ALLOWED_TAGS) | {"tfoot", "font"}
-_ATTRIBUTES: dict[str, set[str]] = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
-_ATTRIBUTES.setdefault("*", set()).update({"style", "title", "dir", "lang", "align", "valign", "width", "height"})
-for _tag in ("table", "td", "th", "tr", "tbody", "thead", "tfoot"):
-    _ATTRIBUTES.setdefault(_tag, set()).update({"bgcolor", "border", "cellpadding", "cellspacing"})
-_ATTRIBUTES.setdefault("font", set()).update({"color", "face", "size"})
-_ATTRIBUTES["a"] = {"href", "hreflang"}  # rel and target are forced below
-# Only properties that cannot fetch anything (no url(), no background-image) survive in style attributes.
-_STYLE_PROPERTIES = {
-    "background-color", "border", "border-bottom", "border-collapse", "border-color", "border-left",
-    "border-radius", "border-right", "border-spacing", "border-style", "border-top", "border-width", "color",
-    "display", "font", "font-family", "font-size", "font-style", "font-weight", "height", "letter-spacing",
-    "line-height", "margin", "margin-bottom", "margin-left", "margin-right", "margin-top", "max-width",
-    "min-width", "padding", "padding-bottom", "padding-left", "padding-right", "padding-top", "text-align",
-    "text-decoration", "text-transform", "vertical-align", "white-space", "width", "word-break",
-}
-
-
-def sanitize_html(html: str, cid_url: dict[str, str] | None = None) -> str:
-    """Sanitised HTML for display: no scripts, handlers or unsafe URLs; links open in a new tab.
-
-    ``cid_url`` maps Content-IDs to same-origin URLs so inline images still show.
-    """
-    cid_url = cid_url or {}
-
-    def rewrite(tag: str, attribute: str, value: str) -> str | None:
-        if tag == "img" and attribute == "src":
-            if value.lower().startswith("cid:"):
-                return cid_url.get(value[4:].strip("<>"))
-            if not (value.lower().startswith("data:image/") or value.startswith("/")):
-                return None  # remote images would leave the sandbox (and tell a sender the mail was read)
-        if attribute == "href" and urlsplit(value).scheme.lower() not in ("http", "https", "mailto", ""):
-            return None
-        return value
-
-    return nh3.clean(
-        html,
-        tags=_TAGS,
-        clean_content_tags={"script", "style", "title"},
-        attributes=_ATTRIBUTES,
-        attribute_filter=rewrite,
-        url_schemes={"http", "https", "mailto", "cid", "data"},
-        link_rel="noopener noreferrer",
-        set_tag_attribute_values={"a": {"target": "_blank"}},
-        filter_style_properties=_STYLE_PROPERTIES,
-    )
+    return read_html(html)[0]

@@ -37,8 +37,18 @@ def execution_link(detail: Mapping[str, Any]) -> list[dict[str, str]]:
     return []
 
 
+def decision_prefixes(settings: Settings) -> list[str]:
+    """The deployed decision API's URL (read per view: the pipeline is deployed after the UI starts)."""
+    try:
+        api_url = workflow.load_outputs(settings).get("api_url")
+    except workflow.WorkflowError:
+        return []
+    return [api_url.rstrip("/") + "/"] if isinstance(api_url, str) and api_url else []
+
+
 def app_options(settings: Settings, poll_interval: float = DEFAULT_POLL_SECONDS) -> dict[str, Any]:
-    """``create_app`` arguments that mount the Workflows page in the catcher."""
+    """``create_app`` arguments that mount the Workflows page in the catcher; approval buttons only for the
+    deployed decision API's links, and execute-api links routed to the sandbox's LocalStack."""
     ui = WorkflowsUI(settings, poll_interval)
 
     @contextlib.asynccontextmanager
@@ -54,4 +64,6 @@ def app_options(settings: Settings, poll_interval: float = DEFAULT_POLL_SECONDS)
         "message_links": execution_link,
         "lifespan": lifespan,
         "brand": "Callback Sandbox",
+        "trusted_decision_links": lambda: decision_prefixes(settings),
+        "aws_gateway": settings.public_url,
     }

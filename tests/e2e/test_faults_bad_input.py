@@ -364,3 +364,70 @@ def test_every_http_surface_answers_hostile_input_with_a_clear_4xx(request_appro
 
     record_property(CASES_PROPERTY, tried)
     print(f"\n{tried} hostile HTTP cases tried against the decision endpoint, the catcher API and UI")
+
+
+# --- the catcher's rows for issue 11 (its owner keeps them here, apart from the decision endpoint's) -----------
+
+
+def catcher_issue_11_cases(mail_url: str) -> list[Case]:
+    """The catcher and the Workflows page it serves: other hosts (DNS rebinding), cross-site writes, request
+    bodies, over-long URLs. Each answers 4xx with a message and changes nothing."""
+    own = urlsplit(mail_url).netloc
+    json_body = (("Content-Type", "application/json"),)
+    cases = []
+    for path in ("/", "/api/v1/messages", "/api/v1/message/latest", "/api/events", "/view/1", "/workflows",
+                 "/workflows/api/executions", "/livez"):
+        for host in ("evil.example", f"evil.example:{urlsplit(mail_url).port}", "127.0.0.1.nip.io"):
+            cases.append(Case(f"finding 1: Host {host}", "GET", path, 403, "not allowed", headers=(("Host", host),)))
+    for label, headers in [("Sec-Fetch-Site cross-site", (("Sec-Fetch-Site", "cross-site"),)),
+                           ("Sec-Fetch-Site same-site", (("Sec-Fetch-Site", "same-site"),)),
+                           ("foreign Origin", (("Origin", "http://evil.example"),)),
+                           ("null Origin", (("Origin", "null"),))]:
+        for method in ("DELETE", "PUT"):
+            cases.append(Case(f"finding 1: {label} {method}", method, "/api/v1/messages", 403, "refused",
+                              body=b'{"IDs": ["1"]}', headers=(("Host", own), *headers)))
+        cases.append(Case(f"finding 1: {label} send", "POST", "/api/v1/send", 403, "refused",
+                          body=b"{}", headers=(("Host", own), *headers)))
+    cases += [
+        Case("finding 5: lower-case key with unknown key", "DELETE", "/api/v1/messages", 400, "unknown field",
+             body=b'{"ids": ["1"], "all": true}', headers=json_body),
+        Case("finding 5: empty object deletes nothing", "DELETE", "/api/v1/messages", 400, "send no body",
+             body=b"{}", headers=json_body),
+        Case("finding 5: empty IDs deletes nothing", "DELETE", "/api/v1/messages", 400, "send no body",
+             body=b'{"IDs": []}', headers=json_body),
+        Case("finding 5: key given twice", "DELETE", "/api/v1/messages", 400, "more than once",
+             body=b'{"IDs": ["1"], "ids": ["2"]}', headers=json_body),
+        Case("finding 7: 100,000-deep JSON", "DELETE", "/api/v1/messages", 400, "nested",
+             body=b"[" * 100_000 + b"]" * 100_000, headers=json_body),
+        Case("finding 7: 100,000-deep JSON in a read-status body", "PUT", "/api/v1/messages", 400, "nested",
+             body=b'{"IDs":' + b"[" * 100_000 + b"]" * 100_000 + b"}", headers=json_body),
+        Case("finding 9: 20 KB URL", "GET", "/api/v1/search?query=" + "a" * 20_000, 414, "too long"),
+        Case("finding 9: 200 KB URL", "GET", "/?q=" + "a" * 200_000, 414, "too long"),
+        Case("multipart body", "PUT", "/api/v1/messages", 415, "not multipart",
+             body=b"--x\r\n\r\n--x--", headers=(("Content-Type", "multipart/form-data; boundary=x"),)),
+        Case("send without recipients", "POST", "/api/v1/send", 400, "recipient",
+             body=b'{"From": {"Email": "a@example.com"}}', headers=json_body),
+        Case("unknown tag rename", "PUT", "/api/v1/tags/no-such-tag", 404, "no message has the tag",
+             body=b'{"Name": "x"}', headers=json_body),
+        Case("bad search date", "GET", "/api/v1/search?query=before:soon", 400, "not a date"),
+        Case("bad time zone", "GET", "/api/v1/search?query=after:2025-01-01&tz=Mars/Base", 400, "time zone"),
+    ]
+    return cases
+
+
+def test_the_catcher_refuses_other_hosts_cross_site_writes_and_bad_bodies(sandbox, record_property):
+    settings = sandbox
+    before = requests.get(f"{settings.mail_url}/api/v1/messages", params={"limit": 1}, timeout=30).json()["total"]
+    failures: list[str] = []
+    cases = catcher_issue_11_cases(settings.mail_url)
+    for case in cases:
+        try:
+            check(settings.mail_url, case)
+        except AssertionError as error:
+            failures.append(str(error).splitlines()[0])
+    after = requests.get(f"{settings.mail_url}/api/v1/messages", params={"limit": 1}, timeout=30).json()["total"]
+    assert not failures, f"{len(failures)} of {len(cases)} cases failed:\n" + "\n".join(failures)
+    assert after >= before  # nothing was deleted
+    assert url_ready(f"{settings.mail_url}/readyz")
+    record_property(CASES_PROPERTY, len(cases))
+    print(f"\n{len(cases)} hostile HTTP cases tried against the catcher's guard and bodies")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -188,3 +190,77 @@ def test_in_a_real_browser_no_script_runs_and_no_request_leaves_the_sandbox(star
     assert outside == [], f"requests left the sandbox's origin: {outside}"
     assert hits == [] and dialogs == []
     assert len(requested) >= 3  # the pages, the mail frame and the UI's own assets were seen
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def many_attachments(count: int) -> bytes:
+    head = (b"From: a@example.com\r\nTo: b@example.com\r\nSubject: SUBJECT\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n")
+    part = (b"--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; "
+            b"filename=\"f.bin\"\r\n\r\nAB\r\n")
+    return head + part * count + b"--B--\r\n"
+
+
+def deep_multipart(depth: int, subject: str) -> bytes:
+    opening = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n" % (i - 1, i)
+                       for i in range(1, depth))
+    closing = b"".join(b"--b%d--\r\n" % i for i in range(depth - 1, -1, -1))
+    return (f"Subject: {subject}\r\nFrom: a@example.com\r\n".encode()
+            + b"Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n" + opening
+            + b"--b%d\r\nContent-Type: text/plain\r\n\r\ndeep text\r\n" % (depth - 1) + closing)
+
+
+def test_finding_7_forty_views_of_a_20000_attachment_mail_leave_health_checks_fast(start_mailcatcher):
+    """The acceptance of issue 11, finding 7: 40 concurrent views of a 2 MB mail with 20,000 attachments, /livez
+    under 1 s throughout and the catcher's RSS back under 200 MB afterwards (before: 267 s and 1.6 GB)."""
+    catcher = start_mailcatcher("--max-size", str(8 * 1024 * 1024))
+    subject = unique("twenty-thousand")
+    raw = many_attachments(20_000).replace(b"SUBJECT", subject.encode())
+    assert len(raw) >= 2_000_000
+    catcher.sendmail("a@example.com", ["b@example.com"], raw)
+    message_id = stored(catcher, subject)["ID"]
+    views = [f"/view/{message_id}", f"/api/v1/message/{message_id}", f"/view/{message_id}/html",
+             f"/api/v1/message/{message_id}/approval", f"/api/v1/message/{message_id}/headers",
+             f"/api/v1/message/{message_id}/raw", f"/view/{message_id}.txt", f"/api/v1/message/{message_id}/part/2"]
+    livez: list[float] = []
+    done = threading.Event()
+
+    def probe() -> None:
+        while not done.is_set():
+            started = time.monotonic()
+            assert catcher.get("/livez", timeout=30).status_code == 200
+            livez.append(time.monotonic() - started)
+            time.sleep(0.05)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+    with ThreadPoolExecutor(40) as pool:
+        statuses = list(pool.map(lambda i: catcher.get(views[i % len(views)], timeout=300).status_code, range(40)))
+    done.set()
+    prober.join(30)
+    assert set(statuses) == {200}, statuses
+    assert livez and max(livez) < 1.0, f"/livez took up to {max(livez):.2f} s during the views"
+    detail = catcher.get(f"/api/v1/message/{message_id}").json()
+    assert len(detail["Attachments"]) < 20_000 and "not listed" in detail["Notes"][0]
+    time.sleep(1)
+    rss = _rss_mb(catcher.process.pid)
+    print(f"\n40 views: /livez at most {max(livez) * 1000:.0f} ms over {len(livez)} probes, RSS after {rss:.0f} MB")
+    assert rss < 200, f"RSS {rss:.0f} MB after the views"
+
+
+def test_finding_7_a_thousand_nested_multiparts_never_answer_5xx(start_mailcatcher):
+    catcher = start_mailcatcher()
+    subject = unique("deep")
+    catcher.sendmail("a@example.com", ["b@example.com"], deep_multipart(1000, subject))
+    message_id = stored(catcher, subject)["ID"]
+    for path in ("", "/raw", "/headers", "/approval", "/link-check"):
+        assert catcher.get(f"/api/v1/message/{message_id}{path}").status_code == 200, path
+    for path in (f"/view/{message_id}", f"/view/{message_id}/html", f"/view/{message_id}.txt"):
+        assert catcher.get(path).status_code in (200, 404), path
+    assert "deeper than" in " ".join(catcher.get(f"/api/v1/message/{message_id}").json()["Notes"])

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import requests
 from mailcatcher_support import message, unique
@@ -133,3 +137,57 @@ def test_server_sent_events_announce_new_and_deleted_mail(mailcatcher):
     new = [e for e in found if e["Type"] == "new" and e["Data"]["Subject"] == subject]
     assert len(new) == 1 and new[0]["Data"]["ID"] == message_id
     assert {"Type": "delete", "Data": {"IDs": [message_id]}} in found
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _hang_up(catcher, requests_: list[bytes]) -> None:
+    """Open one connection per request, send it, and close each without reading an answer."""
+    url = urlsplit(catcher.url)
+    sockets = []
+    for request in requests_:
+        sock = socket.create_connection((url.hostname, url.port), timeout=30)
+        sock.sendall(request)
+        sockets.append(sock)
+    time.sleep(1)  # all of them are waiting now
+    for sock in sockets:
+        sock.close()
+
+
+def test_finding_8_waiters_and_streams_are_released_when_their_clients_go(start_mailcatcher):
+    catcher = start_mailcatcher()
+    host = urlsplit(catcher.url).netloc
+    waits = [f"GET /api/v1/wait?query=nothing-{i % 5}&timeout=600 HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+             for i in range(500)]
+    streams = [f"GET /api/events HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() for _ in range(50)]
+    _hang_up(catcher, waits + streams)
+    time.sleep(1)
+    # With the callers gone, new mail costs what it costs without them: the 500 waits were 5 queries, and none
+    # of them is evaluated any more. (Before: every message re-ran the query once per waiter, for minutes.)
+    before = _cpu_seconds(catcher.process.pid)
+    with catcher.smtp() as client:
+        for i in range(100):
+            client.sendmail("a@example.com", ["b@example.com"], f"Subject: after-{i}\r\n\r\nbody\r\n".encode())
+    assert catcher.search("subject:after-99")["messages_count"] == 1
+    time.sleep(1)
+    spent = _cpu_seconds(catcher.process.pid) - before
+    assert spent < 5, f"{spent:.1f} s of CPU for 100 messages after 550 clients hung up"
+    # Shutdown is not held up by them either (uvicorn's grace period is 3 s).
+    started = time.monotonic()
+    assert catcher.stop() == 0
+    assert time.monotonic() - started < 10
+
+
+def test_finding_8_a_waiter_that_stays_still_gets_its_message(start_mailcatcher):
+    catcher = start_mailcatcher()
+    host = urlsplit(catcher.url).netloc
+    _hang_up(catcher, [f"GET /api/v1/wait?query=wanted&timeout=600 HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()] * 20)
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(catcher.get, "/api/v1/wait", params={"query": "subject:wanted", "timeout": 30})
+        time.sleep(0.5)
+        catcher.send(message("wanted"))
+        assert waiting.result().json()["Subject"] == "wanted"

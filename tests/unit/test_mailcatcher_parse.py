@@ -1,10 +1,16 @@
-"""The catcher's MIME parsing and HTML sanitising: pure functions over bytes."""
+"""The catcher's MIME parsing and HTML sanitising: pure functions over bytes (bounded: issue 11, finding 7)."""
 
 from __future__ import annotations
 
+import hashlib
+import time
 from email.message import EmailMessage
 
-from mailcatcher.parse import find_part, parse_message, sanitize_html
+import pytest
+
+from mailcatcher import mime
+from mailcatcher.parse import parse_message, part_bytes
+from mailcatcher.sanitize import sanitize_html
 
 
 def _bytes(msg: EmailMessage) -> bytes:
@@ -51,9 +57,10 @@ def test_parts_text_html_attachment_inline():
     ]
     [inline] = parsed.inline
     assert (inline.content_id, inline.content_type) == ("logo", "image/png")
-    found = find_part(_bytes(msg), parsed.attachments[0].part_id)
-    assert found is not None and found[1] == b"%PDF-1.4 data"
-    assert find_part(_bytes(msg), "9.9") is None
+    attachment = parsed.attachments[0].to_stored()
+    assert part_bytes(_bytes(msg), attachment["Span"]) == b"%PDF-1.4 data"
+    assert attachment["Checksums"]["SHA256"] == hashlib.sha256(b"%PDF-1.4 data").hexdigest()
+    assert part_bytes(_bytes(msg), inline.to_stored()["Span"]) == b"\x89PNG fake"
 
 
 def test_malformed_message_does_not_raise():
@@ -94,3 +101,66 @@ def test_sanitize_removes_scripts_handlers_and_remote_fetches():
     assert '<p style="color:red">Hi</p>' in clean
     assert '<img src="/api/v1/message/1/part/2">' in clean
     assert '<a href="https://ok.example/approve" target="_blank" rel="noopener noreferrer">ok</a>' in clean
+
+
+def many_attachments(count: int) -> bytes:
+    head = (b"From: a@example.com\r\nSubject: many\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n")
+    part = (b"--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; "
+            b"filename=\"f.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\n")
+    return head + part * count + b"--B--\r\n"
+
+
+def deep_multipart(depth: int) -> bytes:
+    opening = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n" % (i - 1, i)
+                       for i in range(1, depth))
+    closing = b"".join(b"--b%d--\r\n" % i for i in range(depth - 1, -1, -1))
+    return (b"Subject: deep\r\nContent-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n" + opening
+            + b"--b%d\r\nContent-Type: text/plain\r\n\r\ndeep text\r\n" % (depth - 1) + closing)
+
+
+def test_finding_7_twenty_thousand_attachments_are_bounded_and_say_what_was_cut():
+    raw = many_attachments(20_000)
+    started = time.process_time()
+    parsed = parse_message(raw)
+    assert time.process_time() - started < 5  # the feed parser took 5-80 s here; this walk is linear
+    assert parsed.text == "hello"
+    assert len(parsed.attachments) == mime.MAX_PARTS - 2  # the message, its text, then attachments up to the cap
+    assert parsed.attachments[0].size == 3 and part_bytes(raw, parsed.attachments[0].to_stored()["Span"]) == b"ABC"
+    assert "more parts" in parsed.notes[0] and "raw source" in parsed.notes[0]
+
+
+def test_finding_7_a_thousand_nested_multiparts_parse_without_recursion():
+    parsed = parse_message(deep_multipart(1000))
+    assert parsed.subject == "deep"
+    assert any(f"deeper than {mime.MAX_DEPTH} levels" in note for note in parsed.notes)
+    shallow = parse_message(deep_multipart(5))
+    assert shallow.text == "deep text" and shallow.notes == []
+
+
+@pytest.mark.parametrize("raw", [
+    b"Subject: x\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!no@@",
+    b"Subject: x\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=ZZ=\r\n=",
+    b"Subject: x\r\nContent-Type: text/plain; charset=\"\xff\xfe\"\r\n\r\nbody",
+    b"Subject: x\r\nContent-Type: multipart/mixed; boundary=\"\xc3\xa9\"\r\n\r\n--\xc3\xa9\r\n\r\nx\r\n",
+    b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n--B--",
+    b"",
+    b"\r\n\r\n",
+    b"no headers at all",
+])
+def test_finding_7_broken_encodings_and_structures_never_raise(raw):
+    parsed = parse_message(raw)
+    assert isinstance(parsed.text, str)
+
+
+@pytest.mark.parametrize("url", ["//evil.example/x.png", "\\\\evil.example/x", "/\\evil.example/x",
+                                 "https:\\\\evil.example", " //evil.example", "java\tscript:alert(1)"])
+def test_finding_9_protocol_relative_and_backslash_urls_are_dropped(url):
+    clean = sanitize_html(f'<img src="{url}"><a href="{url}">x</a>')
+    assert "evil" not in clean and "script" not in clean
+    assert "<img>" in clean and "<a " in clean  # the elements stay, without their URLs
+
+
+def test_finding_9_same_origin_paths_and_cid_images_stay():
+    clean = sanitize_html('<img src="cid:logo"><a href="/view/1">v</a>', {"logo": "/api/v1/message/1/part/2"})
+    assert '<img src="/api/v1/message/1/part/2">' in clean and 'href="/view/1"' in clean
