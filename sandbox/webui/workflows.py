@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from lambdas.approval import execution_in_mail
+from sandbox import workflow
 from sandbox.config import Settings
 
 from .live import DEFAULT_POLL_SECONDS
