@@ -25,6 +25,8 @@ from .store import Store
 log = logging.getLogger("mailcatcher.smtp")
 
 MAX_COMMAND_LINE = 4096
+# RFC 5321 asks servers to take at least 100 recipients; a bound keeps one connection's memory bounded.
+MAX_RECIPIENTS = 1000
 IDLE_TIMEOUT_SECONDS = 300.0
 _END = b"\r\n.\r\n"
 _STUFFED = re.compile(rb"(?m)^\.\.")
@@ -66,6 +68,7 @@ class _Session(asyncio.Protocol):
         self.sender: str | None = None
         self.recipients: list[str] = []
         self.in_data = self.oversized = self.busy = False
+        self.scanned = 0  # how much of the buffer is known not to hold the end of the message
         self.idle: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -113,7 +116,8 @@ class _Session(asyncio.Protocol):
                     self.buffer.clear()
                     self._reply("500 Error: line too long")
                 return
-            line = bytes(self.buffer[:end]).rstrip(b"\r").decode("utf-8", "surrogateescape")
+            # Bytes that are not UTF-8 in a command become U+FFFD: what is stored must be text.
+            line = bytes(self.buffer[:end]).rstrip(b"\r").decode("utf-8", "replace")
             del self.buffer[: end + 1]
             self._command(line)
 
@@ -122,15 +126,18 @@ class _Session(asyncio.Protocol):
         if self.buffer.startswith(b".\r\n"):  # an empty message: the terminator comes first
             content, rest = b"", 3
         else:
-            at = self.buffer.find(_END)
+            at = self.buffer.find(_END, self.scanned)
             if at < 0:
+                # Search only new bytes next time (a big message arrives in many reads).
+                self.scanned = max(0, len(self.buffer) - len(_END) + 1)
                 if len(self.buffer) > self.server.max_size + len(_END):
                     self.oversized = True
                     del self.buffer[: -len(_END)]  # keep only what may start the terminator
+                    self.scanned = 0
                 return False
             content, rest = bytes(self.buffer[: at + 2]), at + len(_END)
         del self.buffer[:rest]
-        self.in_data = False
+        self.in_data, self.scanned = False, 0
         if self.oversized or len(content) > self.server.max_size:
             self._reset()
             self.server.store.stats.update(rejected=1)
@@ -185,6 +192,8 @@ class _Session(asyncio.Protocol):
                 self._reply("503 Error: need MAIL command")
             elif path is None or not argument.strip().upper().startswith("TO:"):
                 self._reply("501 Syntax: RCPT TO: <address>")
+            elif len(self.recipients) >= MAX_RECIPIENTS:
+                self._reply(f"452 Too many recipients (at most {MAX_RECIPIENTS} a message)")
             else:
                 self.recipients.append(path.group(1).strip("<>"))
                 self._reply("250 OK")
