@@ -1,7 +1,8 @@
 """Shared integration fixtures: a real LocalStack started the way `make up` starts it, and a real SMTP server.
 
-- `smtp_sink` (session): an aiosmtpd server on a free loopback port that keeps every message it receives;
-  it can be stopped and started again on the same port (to test the relay's retries).
+- `smtp_sink` (session): smtpdfix's throwaway SMTP server (aiosmtpd underneath) on a free loopback port, with
+  every message it received kept across restarts; it can be stopped and started again on the same port (to test
+  the relay's retries).
 - `localstack` (session): LocalStack 4.14 in host mode via `sandbox.services`, with the Lambda executor
   `local` and the mail relay pointed at `smtp_sink`. Yields a `LocalStackSandbox` with a boto3 client factory.
 
@@ -24,8 +25,8 @@ from pathlib import Path
 
 import boto3
 import pytest
-from aiosmtpd.controller import Controller
 from botocore.config import Config
+from smtpdfix import SMTPDFix
 
 from sandbox.config import TEST_CREDENTIALS, Settings
 from sandbox.ports import free_port
@@ -49,48 +50,59 @@ class ReceivedMail:
 
 @dataclass
 class SmtpSink:
-    """A real SMTP server that stores what it receives; thread safe."""
+    """smtpdfix's SMTP server, with what it received kept across a stop and a start, and a wait for a message."""
 
     port: int
-    messages: list[ReceivedMail] = field(default_factory=list)
-    _changed: threading.Condition = field(default_factory=threading.Condition)
-    _controller: Controller | None = None
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler hook name
-        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
-        with self._changed:
-            self.messages.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), message))
-            self._changed.notify_all()
-        return "250 Message accepted for delivery"
+    _kept: list[ReceivedMail] = field(default_factory=list)  # from earlier runs of the server
+    _current: list[ReceivedMail] = field(default_factory=list)  # from this run, converted once each
+    _server: SMTPDFix | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> SmtpSink:
-        if self._controller is None:
-            self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-            self._controller.start()
+        if self._server is None:
+            self._server = SMTPDFix("127.0.0.1", self.port)
+            self._server.__enter__()
         return self
 
     def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
+        if self._server is not None:
+            kept = self.messages
+            with self._lock:
+                self._kept, self._current = kept, []
+            self._server.__exit__(None, None, None)
+            self._server = None
+
+    @property
+    def messages(self) -> list[ReceivedMail]:
+        with self._lock:
+            received = self._server.controller.messages if self._server is not None else []
+            self._current += map(_received, received[len(self._current):])
+            return [*self._kept, *self._current]
 
     def matching(self, predicate: Callable[[ReceivedMail], bool]) -> list[ReceivedMail]:
-        with self._changed:
-            return [m for m in self.messages if predicate(m)]
+        return [m for m in self.messages if predicate(m)]
 
     def wait_for(self, predicate: Callable[[ReceivedMail], bool], timeout: float = 30.0) -> ReceivedMail:
         """The first received message matching `predicate`; fails the test if none arrives in time."""
         deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                for message in self.messages:
-                    if predicate(message):
-                        return message
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    subjects = [m.subject for m in self.messages]
-                    raise AssertionError(f"no matching mail within {timeout:.0f} s; received subjects: {subjects}")
-                self._changed.wait(remaining)
+        while True:
+            for message in self.messages:
+                if predicate(message):
+                    return message
+            if time.monotonic() > deadline:
+                subjects = [m.subject for m in self.messages]
+                raise AssertionError(f"no matching mail within {timeout:.0f} s; received subjects: {subjects}")
+            time.sleep(0.02)
+
+
+def _received(message: email.message.Message) -> ReceivedMail:
+    """smtpdfix's message (the envelope in X-MailFrom / X-RcptTo headers it adds) as the tests read it."""
+    recipients = [r for r in str(message["X-RcptTo"] or "").split(", ") if r]
+    # Written back unfolded (max_line_length 0), so headers read as the sender wrote them.
+    raw = message.as_bytes(policy=email.policy.compat32.clone(max_line_length=0))
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return ReceivedMail(str(message["X-MailFrom"] or ""), recipients, parsed)
 
 
 @dataclass
