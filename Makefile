@@ -16,7 +16,7 @@ MACHINE_FLAG = $(if $(MACHINE),--machine "$$MACHINE")
 NODE_SDKS := localstack-plugin/sandbox_localstack/node/sdk-v2 localstack-plugin/sandbox_localstack/node/sdk-v3
 
 .PHONY: help install up down status logs deploy destroy trigger executions history tasks answer open \
-        test test-unit test-integration e2e e2e-docker bench lint clean
+        template test test-unit test-integration e2e e2e-docker bench lint clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -60,6 +60,9 @@ deploy: $(STAMP) ## (re)deploy the pipeline into the running LocalStack (idempot
 
 destroy: $(STAMP) ## remove the pipeline from LocalStack
 	@$(SANDBOX) destroy
+
+template: $(STAMP) ## write the pipeline as an AWS CloudFormation template: .sandbox/template.yaml (+ code zips)
+	@$(PY) -m bootstrap template
 
 trigger: $(STAMP) ## send one approval request (PAYLOAD='{"title": "..."}'); prints the execution name
 	@$(SANDBOX) trigger "$${PAYLOAD:-}"

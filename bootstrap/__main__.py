@@ -1,4 +1,4 @@
-"""python -m bootstrap deploy|destroy|plan [--dry-run]"""
+"""python -m bootstrap deploy|destroy|plan|template [--dry-run]"""
 
 from __future__ import annotations
 
@@ -22,14 +22,22 @@ def main(argv: list[str] | None = None) -> int:
                  "$SANDBOX_HOME/outputs.json.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["deploy", "destroy", "plan"],
+    parser.add_argument("command", choices=["deploy", "destroy", "plan", "template"],
                         help="deploy: create or update (idempotent); destroy: delete all; plan: show what deploy "
-                             "would change")
+                             "would change; template: write the CloudFormation template for AWS and its code zips "
+                             "to $SANDBOX_HOME/template.yaml")
     parser.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
     parser.add_argument("--json", action="store_true", help="print the outputs (deploy) as JSON")
     args = parser.parse_args(argv)
 
     settings = Settings()
+    if args.command == "template":
+        from bootstrap import template
+
+        path = template.write(settings.home)
+        print(f"Wrote {path} (Lambda code beside it). Deploy it with `make deploy TARGET=aws`, or with "
+              f"`aws cloudformation package` and `aws cloudformation deploy`.")
+        return 0
     try:
         config = bootstrap.DeployConfig()
         if args.command == "plan" or (args.command == "deploy" and args.dry_run):
