@@ -10,10 +10,13 @@ code: one fingerprint, kept as a tag on the state machine) makes two calls and s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -48,6 +51,19 @@ HANDLERS: dict[str, engine.Handler] = {
 }
 FINGERPRINT_TAG = "callback-sandbox-fingerprint"
 SERVICES = ("s3", "sqs", "sns", "iam", "logs", "lambda", "stepfunctions", "events", "apigateway", "sts")
+# LocalStack loads a service on its first call, seconds each after a start. One cheap call per service, all at
+# once before the deploy, overlaps that loading instead of meeting it service by service along the way.
+WARM_UP = {
+    "s3": ("s3", "list_buckets", {}), "sqs": ("sqs", "list_queues", {"MaxResults": 1}),
+    "sns": ("sns", "list_topics", {}), "iam": ("iam", "list_roles", {"MaxItems": 1}),
+    "logs": ("logs", "describe_log_groups", {"limit": 1}), "lambda": ("awslambda", "list_functions", {"MaxItems": 1}),
+    "stepfunctions": ("stepfunctions", "list_state_machines", {"maxResults": 1}),
+    "events": ("events", "list_rules", {"Limit": 1}), "apigateway": ("apigateway", "get_rest_apis", {"limit": 1}),
+}
+
+
+# Called with each new client (e.g. bootstrap.timings); the engine itself needs none.
+WATCHERS: list[Callable[[Any], None]] = []
 
 
 class Clients:
@@ -65,7 +81,10 @@ class Clients:
         for service in SERVICES:
             # `lambda` is a Python keyword, so that client is reached as `awslambda`.
             name = "awslambda" if service == "lambda" else service
-            setattr(self, name, session.client(service, endpoint_url=settings.localstack_url))
+            client = session.client(service, endpoint_url=settings.localstack_url)
+            for watch in WATCHERS:
+                watch(client)
+            setattr(self, name, client)
 
 
 def _values(settings: Settings, config: DeployConfig, account: Account) -> dict[str, object]:
@@ -76,15 +95,17 @@ def _values(settings: Settings, config: DeployConfig, account: Account) -> dict[
     }
 
 
-def _declarations(settings: Settings):
-    # The approval links use LocalStack's path-style URL: it needs no DNS and so works offline.
-    local = {"ApprovalApiUrl": api.api_url(settings.public_url, "${ApprovalApi}", "${ApiStageName}")}
+def _declarations(settings: Settings, config: DeployConfig, account: Account):
+    # The approval links use LocalStack's path-style URL: it needs no DNS and so works offline. The API's id is
+    # fixed in LocalStack (api.custom_id), so the function that writes the links need not wait for the API.
+    api_id = api.custom_id(account.account_id, account.region, config.names.api)
+    local = {"ApprovalApiUrl": api.api_url(settings.public_url, api_id, "${ApiStageName}")}
     assert local.keys() == DERIVED.keys()
     return [replace(r, properties=cast(dict, expand(r.properties, local))) for r in resources()], local
 
 
 def _fingerprint(settings: Settings, config: DeployConfig, account: Account) -> str:
-    declared, _ = _declarations(settings)
+    declared, _ = _declarations(settings, config, account)
     code = sorted(functions.code_sha256(functions.zip_of(r.properties["Code"]))
                   for r in declared if "Code" in r.properties)
     text = json.dumps([[r.logical_id, r.type, r.properties, r.depends_on] for r in declared]
@@ -97,6 +118,30 @@ def _context(settings: Settings, changes: Changes) -> engine.Context:
     identity = clients.sts.get_caller_identity()
     account = Account(region=settings.region, account_id=identity["Account"])
     return engine.Context(clients, changes, account, settings.localstack_url, dict([MANAGED_TAG]))
+
+
+def _cold_services(settings: Settings) -> set[str]:
+    """The services LocalStack has not loaded yet (its health page says "available" until the first call)."""
+    try:
+        with urllib.request.urlopen(f"{settings.localstack_url}/_localstack/health", timeout=5) as answer:
+            states = json.load(answer).get("services", {})
+    except (OSError, ValueError):
+        return set()
+    return {name for name in WARM_UP if states.get(name, "running") != "running"}
+
+
+def _warm_up(clients: Clients, services: set[str]) -> None:
+    def call(service: str) -> None:
+        attribute, method, kwargs = WARM_UP[service]
+        with contextlib.suppress(Exception):  # only a hint to LocalStack; the deploy reports real errors
+            getattr(getattr(clients, attribute), method)(**kwargs)
+
+    if not services:
+        return
+    pool = ThreadPoolExecutor(max_workers=len(services))
+    for service in services:
+        pool.submit(call, service)
+    pool.shutdown(wait=False)
 
 
 def _up_to_date(ctx: engine.Context, settings: Settings, fingerprint: str) -> dict | None:
@@ -119,10 +164,13 @@ def _apply(settings: Settings, config: DeployConfig, changes: Changes) -> dict:
     ctx = _context(settings, changes)
     values = _values(settings, config, ctx.account)
     fingerprint = _fingerprint(settings, config, ctx.account)
-    fast = _up_to_date(ctx, settings, fingerprint)
+    cold = _cold_services(settings)
+    _warm_up(ctx.clients, cold)
+    # A LocalStack that has not loaded Step Functions holds no state machine of ours: no need to look.
+    fast = None if "stepfunctions" in cold else _up_to_date(ctx, settings, fingerprint)
     if fast is not None:
         return fast
-    declared, local = _declarations(settings)
+    declared, local = _declarations(settings, config, ctx.account)
     results = engine.deploy(declared, HANDLERS, values, ctx)
 
     def lookup(name: str) -> object:
@@ -171,7 +219,7 @@ def destroy(settings: Settings, config: DeployConfig | None = None, *, dry_run: 
     config = config or DeployConfig()
     changes = Changes(dry_run=dry_run, report=report)
     ctx = _context(settings, changes)
-    declared, _ = _declarations(settings)
+    declared, _ = _declarations(settings, config, ctx.account)
     engine.destroy(declared, HANDLERS, _values(settings, config, ctx.account), ctx)
     if not dry_run:
         settings.outputs_path.unlink(missing_ok=True)

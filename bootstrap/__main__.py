@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
                              "to $SANDBOX_HOME/template.yaml")
     parser.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
     parser.add_argument("--json", action="store_true", help="print the outputs (deploy) as JSON")
+    parser.add_argument("--timings", action="store_true",
+                        help="deploy: print where the time went (per-service LocalStack time against ours)")
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -44,7 +46,15 @@ def main(argv: list[str] | None = None) -> int:
             items = bootstrap.plan(settings, config)
             print("\n".join(f"would {c}" for c in items) if items else "Up to date: deploy would change nothing.")
         elif args.command == "deploy":
+            timings = None
+            if args.timings:
+                from bootstrap.timings import Timings
+
+                timings = Timings()
+                bootstrap.WATCHERS.append(timings.watch)
             outputs = bootstrap.deploy(settings, config, report=lambda c: print(c, flush=True))
+            if timings:
+                print(timings.report())
             if args.json:
                 print(json.dumps(outputs, indent=2, sort_keys=True))
             else:

@@ -11,7 +11,7 @@ import hashlib
 
 from botocore.exceptions import ClientError
 
-from bootstrap.changes import is_managed, is_not_found, require_managed
+from bootstrap.changes import ConfigError, is_managed, is_not_found, require_managed
 from bootstrap.engine import Context, Handler, Result, new
 
 API, ROUTE, METHOD, DEPLOYMENT = "rest api", "api route", "api method", "api deployment"
@@ -56,6 +56,10 @@ def ensure_api(ctx: Context, p: dict, _deps_changed: bool) -> Result:
                                        endpointConfiguration={"types": p["EndpointConfiguration"]["Types"]})
     else:
         require_managed(found.get("tags", {}), API, name)
+    if found["id"] != predict_api(ctx, p).ref:
+        # The links the verification function writes use the fixed id.
+        raise ConfigError(f"the approval API {name} has id {found['id']}, not the fixed id "
+                          f"{predict_api(ctx, p).ref} the sandbox gives it; run `make destroy` then `make deploy`")
     return Result(found["id"], {"RootResourceId": found.get("rootResourceId") or _root(client, found["id"])})
 
 

@@ -123,12 +123,14 @@ def _roles() -> list[Resource]:
     ]
 
 
+# Names and ARNs built from names rather than references where a function only needs the value: a function then
+# waits for nothing but its role and log group (both targets create it sooner).
 ENVIRONMENTS = {
     "generate_task": {"APPROVAL_TIMEOUT_SECONDS": "${ApprovalTimeoutSeconds}"},
     "process_request": {},
-    "send_verification": {"RECORDS_BUCKET": "${RecordsBucket}", "TOPIC_ARN": "${NotificationTopic}",
+    "send_verification": {"RECORDS_BUCKET": NAMES.bucket, "TOPIC_ARN": SYMBOLIC.topic(NAMES.topic),
                           "API_URL": "${ApprovalApiUrl}"},
-    "decide": {"RECORDS_BUCKET": "${RecordsBucket}", "STATE_MACHINE_ARN": "${StateMachine}"},
+    "decide": {"RECORDS_BUCKET": NAMES.bucket, "STATE_MACHINE_ARN": SYMBOLIC.state_machine(NAMES.state_machine)},
 }
 
 
