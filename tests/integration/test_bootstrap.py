@@ -205,6 +205,7 @@ def test_a_resource_the_demo_did_not_make_is_never_taken_over(settings):
 
 
 def test_destroy_then_deploy_works(settings):
+    api_id = json.loads(settings.outputs_path.read_text())["api_id"]
     removed = bootstrap.destroy(settings, DeployConfig())
     assert {c.action for c in removed} == {"delete"}
     assert pipeline_resources(settings) == {k: [] for k in pipeline_resources(settings)}
@@ -212,6 +213,7 @@ def test_destroy_then_deploy_works(settings):
     assert bootstrap.destroy(settings, DeployConfig()) == []  # twice is fine
 
     outputs = bootstrap.deploy(settings, DeployConfig())
+    assert outputs["api_id"] == api_id, "a fresh deploy (as after a restart) gives the API the same id"
     sfn = client(settings, "stepfunctions")
     request = {"title": "after redeploy", "approvalTimeoutSeconds": 1}
     arn = sfn.start_execution(stateMachineArn=outputs["state_machine_arn"], input=json.dumps(request))["executionArn"]
