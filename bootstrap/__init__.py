@@ -16,7 +16,6 @@ import json
 import os
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
@@ -51,8 +50,9 @@ HANDLERS: dict[str, engine.Handler] = {
 }
 FINGERPRINT_TAG = "callback-sandbox-fingerprint"
 SERVICES = ("s3", "sqs", "sns", "iam", "logs", "lambda", "stepfunctions", "events", "apigateway", "sts")
-# LocalStack loads a service on its first call, seconds each after a start. One cheap call per service, all at
-# once before the deploy, overlaps that loading instead of meeting it service by service along the way.
+# LocalStack loads a service on its first call, seconds each after a start. Concurrent first calls can deadlock
+# its lazy imports (seen: "deadlock detected by _ModuleLock('moto.apigateway.models')", and the service stayed
+# broken), so before the concurrent deploy every cold service gets one cheap call, one service at a time.
 WARM_UP = {
     "s3": ("s3", "list_buckets", {}), "sqs": ("sqs", "list_queues", {"MaxResults": 1}),
     "sns": ("sns", "list_topics", {}), "iam": ("iam", "list_roles", {"MaxItems": 1}),
@@ -128,22 +128,15 @@ def _cold_services(settings: Settings) -> set[str]:
         with urllib.request.urlopen(f"{settings.localstack_url}/_localstack/health", timeout=5) as answer:
             states = json.load(answer).get("services", {})
     except (OSError, ValueError):
-        return set()
-    return {name for name in WARM_UP if states.get(name, "running") != "running"}
+        return set(WARM_UP)  # cannot tell: treat every service as cold
+    return {name for name in WARM_UP if states.get(name) != "running"}
 
 
 def _warm_up(clients: Clients, services: set[str]) -> None:
-    def call(service: str) -> None:
+    for service in sorted(services):
         attribute, method, kwargs = WARM_UP[service]
-        with contextlib.suppress(Exception):  # only a hint to LocalStack; the deploy reports real errors
+        with contextlib.suppress(Exception):  # only loads the service; the deploy reports real errors
             getattr(getattr(clients, attribute), method)(**kwargs)
-
-    if not services:
-        return
-    pool = ThreadPoolExecutor(max_workers=len(services))
-    for service in services:
-        pool.submit(call, service)
-    pool.shutdown(wait=False)
 
 
 def _up_to_date(ctx: engine.Context, settings: Settings, fingerprint: str) -> dict | None:
@@ -167,11 +160,11 @@ def _apply(settings: Settings, config: DeployConfig, changes: Changes) -> dict:
     values = _values(settings, config, ctx.account)
     fingerprint = _fingerprint(settings, config, ctx.account)
     cold = _cold_services(settings)
-    _warm_up(ctx.clients, cold)
     # A LocalStack that has not loaded Step Functions holds no state machine of ours: no need to look.
     fast = None if "stepfunctions" in cold else _up_to_date(ctx, settings, fingerprint)
     if fast is not None:
         return fast
+    _warm_up(ctx.clients, cold)
     declared, local = _declarations(settings, config, ctx.account)
     results = engine.deploy(declared, HANDLERS, values, ctx)
 
