@@ -58,9 +58,17 @@ def ensure_subscription(ctx: Context, p: dict, _deps_changed: bool) -> Result:
     sns = ctx.clients.sns
     existing = _subscriptions(sns, p["TopicArn"])
     mine = [s for s in existing if (s["Protocol"], s["Endpoint"]) == (p["Protocol"], p["Endpoint"])]
-    for stale in existing:
-        if stale not in mine and ctx.changes.apply("delete", SUBSCRIPTION, stale["Endpoint"]):
-            _unsubscribe(sns, stale)
+    stale = [s for s in existing if s not in mine]
+    for subscription in stale:
+        if ctx.changes.apply("delete", SUBSCRIPTION, subscription["Endpoint"]):
+            _unsubscribe(sns, subscription)
+    if any(not s["SubscriptionArn"].startswith("arn:") for s in stale) and not ctx.changes.dry_run:
+        # A stale subscription still pending confirmation has no ARN to unsubscribe by: a fresh topic (same name,
+        # same ARN) drops it.
+        sns.delete_topic(TopicArn=p["TopicArn"])
+        sns.create_topic(Name=p["TopicArn"].rsplit(":", 1)[-1],
+                         Tags=[{"Key": k, "Value": v} for k, v in ctx.tags.items()])
+        mine = []
     if mine:
         return Result(mine[0]["SubscriptionArn"])
     if not ctx.changes.apply("create", SUBSCRIPTION, p["Endpoint"]):

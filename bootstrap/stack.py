@@ -117,11 +117,14 @@ def _no_changes(described: dict) -> bool:
 
 
 def _wait_stack(cfn, name: str, *, deleting: bool = False) -> dict | None:
+    patience = 20  # LocalStack may say CREATE_COMPLETE a moment before the outputs are there
     while True:
         stack = _describe(cfn, name)
         status = (stack or {}).get("StackStatus", "DELETE_COMPLETE")
-        if not status.endswith("_IN_PROGRESS"):
+        settled = deleting or not status.endswith("_COMPLETE") or (stack or {}).get("Outputs") or patience == 0
+        if not status.endswith("_IN_PROGRESS") and settled:
             break
+        patience -= 0 if status.endswith("_IN_PROGRESS") else 1
         time.sleep(POLL_SECONDS)
     good = ("DELETE_COMPLETE",) if deleting else ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     if status not in good:
