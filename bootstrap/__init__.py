@@ -167,6 +167,9 @@ def _apply(settings: Settings, config: DeployConfig, changes: Changes) -> dict:
     _warm_up(ctx.clients, cold)
     declared, local = _declarations(settings, config, ctx.account)
     results = engine.deploy(declared, HANDLERS, values, ctx)
+    if not changes.dry_run:
+        functions.wait_ready(ctx.clients.awslambda, [str(results[r.logical_id].ref) for r in declared
+                                                     if r.type == "AWS::Lambda::Function"])
 
     def lookup(name: str) -> object:
         if name in values:

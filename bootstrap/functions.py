@@ -8,6 +8,7 @@ import hashlib
 import io
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -86,7 +87,7 @@ def ensure_function(ctx: Context, p: dict, _deps_changed: bool) -> Result:
             return new(predict_function(ctx, p))
         created = _retry_new_role(lambda: client.create_function(
             FunctionName=name, Code={"ZipFile": zip_bytes}, Publish=False, Tags=ctx.tags, **wanted))
-        _wait(client, "function_active_v2", name)
+        # Not waiting for Active here: what refers to a function needs it to exist, not to run (wait_ready).
         return Result(name, {"Arn": created["FunctionArn"]})
     require_managed(found.get("Tags", {}), FUNCTION, name)
     current = found["Configuration"]
@@ -98,6 +99,12 @@ def ensure_function(ctx: Context, p: dict, _deps_changed: bool) -> Result:
         client.update_function_code(FunctionName=name, ZipFile=zip_bytes)
         _wait(client, "function_updated_v2", name)
     return Result(name, {"Arn": current["FunctionArn"]})
+
+
+def wait_ready(client, names: list[str]) -> None:
+    """Wait until every function is Active with its last update done (they can be invoked), all at once."""
+    with ThreadPoolExecutor(max(1, len(names))) as pool:
+        list(pool.map(lambda name: _wait(client, "function_active_v2", name), names))
 
 
 def _retry_new_role(create):

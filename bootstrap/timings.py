@@ -53,6 +53,9 @@ class Timings:
         ]
         for service, (operation, seconds) in sorted(first.items(), key=lambda item: -item[1][1]):
             lines.append(f"  {service:<15} first {operation} {seconds:.2f} s; all calls {per_service[service]:.2f} s")
+        lines.append("slowest calls (start after the deploy began, seconds):")
+        for service, operation, start, seconds in sorted(self.calls, key=lambda c: -c[3])[:8]:
+            lines.append(f"  {service}.{operation} at {start:.2f}: {seconds:.2f} s")
         return "\n".join(lines)
 
 
