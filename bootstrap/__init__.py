@@ -166,7 +166,14 @@ def _apply(settings: Settings, config: DeployConfig, changes: Changes) -> dict:
         return fast
     _warm_up(ctx.clients, cold)
     declared, local = _declarations(settings, config, ctx.account)
-    results = engine.deploy(declared, HANDLERS, values, ctx)
+    try:
+        results = engine.deploy(declared, HANDLERS, values, ctx)
+    except ForeignResource as error:
+        made = sum(1 for c in changes.items if c.action == "create")
+        if made and not changes.dry_run:
+            raise ForeignResource.with_note(error, f"This deploy had created {made} resource(s) before it stopped; "
+                                                   f"`make destroy` removes them, and only them.") from None
+        raise
     if not changes.dry_run:
         functions.wait_ready(ctx.clients.awslambda, [str(results[r.logical_id].ref) for r in declared
                                                      if r.type == "AWS::Lambda::Function"])

@@ -66,11 +66,17 @@ MANAGED_TAG = ("managed-by", "callback-sandbox")
 class ForeignResource(ConfigError):
     """A resource with the demo's name exists but the demo did not create it."""
 
-    def __init__(self, kind: str, name: str):
+    def __init__(self, kind: str, name: str, note: str = ""):
+        self.kind, self.name = kind, name
         super().__init__(
             f"{kind} {name} exists and was not created by the demo pipeline (it has no {MANAGED_TAG[0]}="
             f"{MANAGED_TAG[1]} tag), so the demo leaves it alone. Deploy the demo under another prefix "
-            f"(NAME_PREFIX=...) or start the sandbox without it (make up PIPELINE=none).")
+            f"(NAME_PREFIX=...) or start the sandbox without it (make up PIPELINE=none)."
+            + (f" {note}" if note else ""))
+
+    @classmethod
+    def with_note(cls, error: ForeignResource, note: str) -> ForeignResource:
+        return cls(error.kind, error.name, note)
 
 
 def tag_dict(tags: object) -> dict[str, str]:

@@ -194,8 +194,9 @@ def test_a_resource_the_demo_did_not_make_is_never_taken_over(settings):
     arn = sfn.create_state_machine(name="users-WaitForCallback", definition=json.dumps(theirs),
                                    roleArn=role)["stateMachineArn"]
     config = DeployConfig(name_prefix="users-")
-    with pytest.raises(bootstrap.ForeignResource, match="users-WaitForCallback exists and was not created"):
+    with pytest.raises(bootstrap.ForeignResource, match="users-WaitForCallback exists and was not created") as refused:
         bootstrap.deploy(settings, config)
+    assert "`make destroy` removes them, and only them" in str(refused.value)
     assert json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"]) == theirs
     removed = bootstrap.destroy(settings.with_(home=settings.home / "users"), config)
     assert "users-WaitForCallback" not in {c.name for c in removed}

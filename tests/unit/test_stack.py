@@ -1,7 +1,7 @@
 """`sandbox deploy --target aws`: a dry run prints the change set and spends nothing (CloudFormation stubbed with
 botocore's Stubber: no S3 call, the change set and the empty stack it made are deleted); no credentials is one
-clear line. The real CloudFormation path runs against LocalStack in tests/integration/test_aws_target_on_localstack.py and
-`make e2e-template`."""
+clear line. The real CloudFormation path runs against LocalStack in
+tests/integration/test_aws_target_on_localstack.py and `make e2e-template`."""
 
 import os
 import subprocess
