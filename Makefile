@@ -6,6 +6,10 @@ VENV      ?= .venv
 PY        := $(VENV)/bin/python
 SANDBOX   := $(VENV)/bin/sandbox
 MODE      ?= auto
+PIPELINE  ?= demo
+TARGET    ?= localstack
+DRY_RUN   ?=
+DRY_FLAG  := $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 PYTEST    := $(PY) -m pytest
 STAMP     := $(VENV)/.installed
 export MODE PAYLOAD NAME MACHINE STATUS SEARCH TASK SUCCESS FAILURE CAUSE HEARTBEAT JSON
@@ -16,11 +20,12 @@ MACHINE_FLAG = $(if $(MACHINE),--machine "$$MACHINE")
 NODE_SDKS := localstack-plugin/sandbox_localstack/node/sdk-v2 localstack-plugin/sandbox_localstack/node/sdk-v3
 
 .PHONY: help install up down status logs deploy destroy trigger executions history tasks answer open \
-        test test-unit test-integration e2e e2e-docker bench lint clean
+        template test test-unit test-integration e2e e2e-template e2e-docker bench lint clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[1m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo; echo "  Variables: MODE=local|docker|auto (default auto), PAYLOAD='{...}' for trigger, NAME=... for history and answer,"
+	@echo "  PIPELINE=demo|none for up, TARGET=localstack|aws and DRY_RUN=1 for deploy/destroy, NAME_PREFIX,"
 	@echo "  LOCALSTACK_PORT, SMTP_PORT, MAILCATCHER_PORT, SANDBOX_HOME, APPROVER_EMAIL, APPROVAL_TIMEOUT_SECONDS (see README)"
 
 install: $(STAMP) ## create .venv with a Python >= 3.12 and the pinned packages (and the Node.js Lambda SDKs)
@@ -43,8 +48,9 @@ $(STAMP): pyproject.toml constraints.txt localstack-plugin/pyproject.toml $(adds
 	fi
 	@touch $@
 
-up: $(STAMP) ## start LocalStack + mail catcher and deploy the pipeline (MODE=local|docker|auto)
-	@$(SANDBOX) up --mode $(MODE)
+up: $(STAMP) ## start LocalStack + mail catcher and deploy the pipeline (MODE=...; PIPELINE=none: services only)
+	@case "$(PIPELINE)" in demo) $(SANDBOX) up --mode $(MODE);; none) $(SANDBOX) up --mode $(MODE) --no-deploy;; \
+	  *) echo "PIPELINE must be demo or none, not '$(PIPELINE)'" >&2; exit 2;; esac
 
 down: ## stop everything `make up` started (safe to run twice)
 	@if [ -x $(SANDBOX) ]; then $(SANDBOX) down; else echo "Nothing was running (no $(VENV))."; fi
@@ -55,11 +61,14 @@ status: $(STAMP) ## show services, pids, health and the deployed pipeline
 logs: $(STAMP) ## show the end of the service logs
 	@$(SANDBOX) logs
 
-deploy: $(STAMP) ## (re)deploy the pipeline into the running LocalStack (idempotent)
-	@$(SANDBOX) deploy
+deploy: $(STAMP) ## (re)deploy the pipeline into LocalStack (idempotent); TARGET=aws: to AWS; DRY_RUN=1: plan only
+	@$(SANDBOX) deploy --target $(TARGET) $(DRY_FLAG)
 
-destroy: $(STAMP) ## remove the pipeline from LocalStack
-	@$(SANDBOX) destroy
+destroy: $(STAMP) ## remove everything the pipeline made (TARGET=aws: the AWS stack; DRY_RUN=1: list only)
+	@$(SANDBOX) destroy --target $(TARGET) $(DRY_FLAG)
+
+template: $(STAMP) ## write the pipeline as an AWS CloudFormation template: .sandbox/template.yaml (+ code zips)
+	@$(PY) -m bootstrap template
 
 trigger: $(STAMP) ## send one approval request (PAYLOAD='{"title": "..."}'); prints the execution name
 	@$(SANDBOX) trigger "$${PAYLOAD:-}"
@@ -91,6 +100,9 @@ test-integration: $(STAMP) ## integration tests (start their own LocalStack / SM
 
 e2e: $(STAMP) ## end-to-end approval tests against the running sandbox (started if needed)
 	$(PYTEST) tests/e2e
+
+e2e-template: $(STAMP) ## the approval tests against the CloudFormation template, deployed through LocalStack
+	E2E_PIPELINE=template $(PYTEST) tests/e2e/test_approval_flow.py
 
 e2e-docker: $(STAMP) ## docker mode end to end: engine, local base image, wheelhouse, build, up, e2e, down
 	@bash docker/e2e-docker.sh

@@ -1,168 +1,196 @@
-"""Deploy the approval pipeline into the sandbox: `deploy`, `destroy` and `plan` (a dry run).
+"""Deploy the approval pipeline into the sandbox's LocalStack: `deploy`, `destroy` and `plan` (a dry run).
 
-Every resource has an `ensure_<thing>` that gets or creates it and changes only what differs, so a second deploy
-changes nothing. Policies and the state machine definition are pure functions (policies.py, definition.py).
+The resources are declared once in pipeline.py; engine.py creates them with boto3 (every resource has an `ensure`
+that gets or creates it and changes only what differs, so a second deploy changes nothing), and template.py
+renders the same declarations as the CloudFormation template for AWS (`make template`, `make deploy TARGET=aws`).
+
+A deploy that finds the pipeline exactly as this code would leave it (same declarations, parameters and Lambda
+code: one fingerprint, kept as a tag on the state machine) makes two calls and stops.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
+import urllib.request
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, cast
 
 import boto3
 
-from bootstrap import api, functions, iam, notifications, policies, queues, rules, statemachine, storage
+from bootstrap import api, engine, functions, iam, logs, notifications, queues, rules, statemachine, storage
 from bootstrap.arns import Account
-from bootstrap.changes import Change, Changes
-from bootstrap.config import EVENT_DETAIL_TYPE, EVENT_SOURCE, FUNCTIONS, LAMBDA_RUNTIME, ConfigError, DeployConfig
-from bootstrap.definition import state_machine_definition
+from bootstrap.changes import MANAGED_TAG, Change, Changes, ForeignResource
+from bootstrap.config import ConfigError, DeployConfig
+from bootstrap.pipeline import DERIVED, OUTPUTS, nest, parameter_values, resources
+from bootstrap.symbols import expand, resolve
 from sandbox.config import TEST_CREDENTIALS, Settings
 
-__all__ = ["Change", "ConfigError", "DeployConfig", "deploy", "destroy", "plan"]
+__all__ = ["Change", "ConfigError", "DeployConfig", "ForeignResource", "deploy", "destroy", "plan"]
+
+HANDLERS: dict[str, engine.Handler] = {
+    "AWS::S3::Bucket": storage.HANDLER,
+    "AWS::SQS::Queue": queues.HANDLER,
+    "AWS::SNS::Topic": notifications.TOPIC_HANDLER,
+    "AWS::SNS::Subscription": notifications.SUBSCRIPTION_HANDLER,
+    "AWS::IAM::Role": iam.HANDLER,
+    "AWS::Logs::LogGroup": logs.HANDLER,
+    "AWS::Lambda::Function": functions.FUNCTION_HANDLER,
+    "AWS::Lambda::EventSourceMapping": functions.TRIGGER_HANDLER,
+    "AWS::StepFunctions::StateMachine": statemachine.HANDLER,
+    "AWS::Events::Rule": rules.HANDLER,
+    "AWS::ApiGateway::RestApi": api.API_HANDLER,
+    "AWS::ApiGateway::Resource": api.ROUTE_HANDLER,
+    "AWS::ApiGateway::Method": api.METHOD_HANDLER,
+    "AWS::ApiGateway::Deployment": api.DEPLOYMENT_HANDLER,
+}
+FINGERPRINT_TAG = "callback-sandbox-fingerprint"
+SERVICES = ("s3", "sqs", "sns", "iam", "logs", "lambda", "stepfunctions", "events", "apigateway", "sts")
+# LocalStack loads a service on its first call, seconds each after a start. Concurrent first calls can deadlock
+# its lazy imports (seen: "deadlock detected by _ModuleLock('moto.apigateway.models')", and the service stayed
+# broken), so before the concurrent deploy every cold service gets one cheap call, one service at a time.
+WARM_UP = {
+    "s3": ("s3", "list_buckets", {}), "sqs": ("sqs", "list_queues", {"MaxResults": 1}),
+    "sns": ("sns", "list_topics", {}), "iam": ("iam", "list_roles", {"MaxItems": 1}),
+    "logs": ("logs", "describe_log_groups", {"limit": 1}), "lambda": ("awslambda", "list_functions", {"MaxItems": 1}),
+    "stepfunctions": ("stepfunctions", "list_state_machines", {"maxResults": 1}),
+    "events": ("events", "list_rules", {"Limit": 1}), "apigateway": ("apigateway", "get_rest_apis", {"limit": 1}),
+}
 
 
-def _session(settings: Settings) -> boto3.session.Session:
-    return boto3.session.Session(
-        aws_access_key_id=TEST_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=TEST_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        region_name=settings.region,
-    )
+# Called with each new client (e.g. bootstrap.timings); the engine itself needs none.
+WATCHERS: list[Callable[[Any], None]] = []
 
 
 class Clients:
+    """One boto3 client per service, made up front: clients are thread-safe, making them is not."""
+
+    sts: Any
+    stepfunctions: Any
+
     def __init__(self, settings: Settings):
-        session = _session(settings)
-        self._make = lambda service: session.client(service, endpoint_url=settings.localstack_url)
-        self._cache: dict[str, object] = {}
-
-    def __getattr__(self, service: str):
-        if service.startswith("_"):
-            raise AttributeError(service)
-        if service not in self._cache:
+        session = boto3.session.Session(
+            aws_access_key_id=TEST_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=TEST_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=settings.region,
+        )
+        for service in SERVICES:
             # `lambda` is a Python keyword, so that client is reached as `awslambda`.
-            self._cache[service] = self._make("lambda" if service == "awslambda" else service)
-        return self._cache[service]
+            name = "awslambda" if service == "lambda" else service
+            client = session.client(service, endpoint_url=settings.localstack_url)
+            for watch in WATCHERS:
+                watch(client)
+            setattr(self, name, client)
 
 
-def _account(clients: Clients, settings: Settings) -> Account:
-    return Account(region=settings.region, account_id=clients.sts.get_caller_identity()["Account"])
+def _values(settings: Settings, config: DeployConfig, account: Account) -> dict[str, object]:
+    return {
+        **parameter_values(config),
+        "AWS::Region": account.region, "AWS::AccountId": account.account_id, "AWS::Partition": account.partition,
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+
+
+def _declarations(settings: Settings, config: DeployConfig, account: Account):
+    # The approval links use LocalStack's path-style URL: it needs no DNS and so works offline. The API's id is
+    # fixed in LocalStack (api.custom_id), so the function that writes the links need not wait for the API.
+    api_id = api.custom_id(account.account_id, account.region, config.names.api)
+    local = {"ApprovalApiUrl": api.api_url(settings.public_url, api_id, "${ApiStageName}")}
+    assert local.keys() == DERIVED.keys()
+    return [replace(r, properties=cast(dict, expand(r.properties, local))) for r in resources()], local
+
+
+def _fingerprint(settings: Settings, config: DeployConfig, account: Account) -> str:
+    declared, _ = _declarations(settings, config, account)
+    code = sorted(functions.code_sha256(functions.zip_of(r.properties["Code"]))
+                  for r in declared if "Code" in r.properties)
+    # And this deployer's own code: a sandbox upgrade that deploys differently looks at everything once.
+    code += [hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(Path(__file__).parent.glob("*.py"))]
+    text = json.dumps([[r.logical_id, r.type, r.properties, r.depends_on] for r in declared]
+                      + [_values(settings, config, account), code], default=repr, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _context(settings: Settings, changes: Changes) -> engine.Context:
+    clients = Clients(settings)
+    identity = clients.sts.get_caller_identity()
+    account = Account(region=settings.region, account_id=identity["Account"])
+    return engine.Context(clients, changes, account, settings.localstack_url, dict([MANAGED_TAG]))
+
+
+def _cold_services(settings: Settings) -> set[str]:
+    """The services LocalStack has not loaded yet (its health page says "available" until the first call)."""
+    try:
+        with urllib.request.urlopen(f"{settings.localstack_url}/_localstack/health", timeout=5) as answer:
+            states = json.load(answer).get("services", {})
+    except (OSError, ValueError):
+        return set(WARM_UP)  # cannot tell: treat every service as cold
+    return {name for name in WARM_UP if states.get(name) != "running"}
+
+
+def _warm_up(clients: Clients, services: set[str]) -> None:
+    for service in sorted(services):
+        attribute, method, kwargs = WARM_UP[service]
+        with contextlib.suppress(Exception):  # only loads the service; the deploy reports real errors
+            getattr(getattr(clients, attribute), method)(**kwargs)
+
+
+def _up_to_date(ctx: engine.Context, settings: Settings, fingerprint: str) -> dict | None:
+    """The outputs of the last deploy when the pipeline is still exactly what it made (else None)."""
+    try:
+        outputs = json.loads(settings.outputs_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if outputs.get("fingerprint") != fingerprint:
+        return None
+    sfn = ctx.clients.stepfunctions
+    try:
+        tags = statemachine.tags(sfn, outputs["state_machine_arn"])
+    except Exception:  # noqa: BLE001 - gone (LocalStack restarted) or unreadable: deploy in full
+        return None
+    return outputs if {"key": FINGERPRINT_TAG, "value": fingerprint} in tags else None
 
 
 def _apply(settings: Settings, config: DeployConfig, changes: Changes) -> dict:
-    c = Clients(settings)
-    acct = _account(c, settings)
-    n = config.names
-    fn_names = {logical: n.function(logical) for logical in FUNCTIONS}
-    fn_arns = {logical: acct.function(name) for logical, name in fn_names.items()}
-    log_groups = {logical: acct.log_group(name) for logical, name in fn_names.items()}
-    sm_arn = acct.state_machine(n.state_machine)
+    ctx = _context(settings, changes)
+    values = _values(settings, config, ctx.account)
+    fingerprint = _fingerprint(settings, config, ctx.account)
+    cold = _cold_services(settings)
+    # A LocalStack that has not loaded Step Functions holds no state machine of ours: no need to look.
+    fast = None if "stepfunctions" in cold else _up_to_date(ctx, settings, fingerprint)
+    if fast is not None:
+        return fast
+    _warm_up(ctx.clients, cold)
+    declared, local = _declarations(settings, config, ctx.account)
+    try:
+        results = engine.deploy(declared, HANDLERS, values, ctx)
+    except ForeignResource as error:
+        made = sum(1 for c in changes.items if c.action == "create")
+        if made and not changes.dry_run:
+            raise ForeignResource.with_note(error, f"This deploy had created {made} resource(s) before it stopped; "
+                                                   f"`make destroy` removes them, and only them.") from None
+        raise
+    if not changes.dry_run:
+        functions.wait_ready(ctx.clients.awslambda, [str(results[r.logical_id].ref) for r in declared
+                                                     if r.type == "AWS::Lambda::Function"])
 
-    bucket_arn = storage.ensure_bucket(c.s3, n.bucket, settings.region, changes, arn=acct.bucket(n.bucket))
+    def lookup(name: str) -> object:
+        if name in values:
+            return values[name]
+        logical, _, attribute = name.partition(".")
+        return results[logical].attributes[attribute] if attribute else results[logical].ref
 
-    dlq_url = queues.ensure_queue(c.sqs, n.dlq, {"MessageRetentionPeriod": "1209600"}, changes,
-                                  placeholder_url=f"{settings.localstack_url}/{acct.account_id}/{n.dlq}")
-    queue_timeout = FUNCTIONS["send_verification"][1]
-    queue_url = queues.ensure_queue(
-        c.sqs, n.queue,
-        {
-            # AWS's advice for Lambda consumers: at least six times the function timeout.
-            "VisibilityTimeout": str(6 * queue_timeout),
-            "RedrivePolicy": queues.redrive_policy(acct.queue(n.dlq), config.max_receive_count),
-        },
-        changes, placeholder_url=f"{settings.localstack_url}/{acct.account_id}/{n.queue}",
-    )
-    topic_arn = notifications.ensure_topic(c.sns, n.topic, config.approver_email, changes, arn=acct.topic(n.topic))
-
-    lambda_trust = policies.trust("lambda.amazonaws.com")
-    role_policies = {
-        "generate_task": policies.generate_task_policy(log_groups["generate_task"]),
-        "process_request": policies.process_request_policy(log_groups["process_request"]),
-        "send_verification": policies.send_verification_policy(
-            log_groups["send_verification"], acct.queue(n.queue), topic_arn, bucket_arn),
-        "decide": policies.decide_policy(log_groups["decide"], bucket_arn, sm_arn, acct.executions(n.state_machine)),
-    }
-    role_arns = {
-        logical: iam.ensure_role(c.iam, n.role(logical), lambda_trust, policy, changes, arn=acct.role(n.role(logical)))
-        for logical, policy in role_policies.items()
-    }
-    sm_role = iam.ensure_role(
-        c.iam, n.role("state_machine"), policies.trust("states.amazonaws.com"),
-        policies.state_machine_policy([fn_arns["generate_task"], fn_arns["process_request"]], acct.queue(n.queue)),
-        changes, arn=acct.role(n.role("state_machine")),
-    )
-    events_role = iam.ensure_role(
-        c.iam, n.role("events"), policies.trust("events.amazonaws.com"), policies.events_policy(sm_arn),
-        changes, arn=acct.role(n.role("events")),
-    )
-    api_role = iam.ensure_role(
-        c.iam, n.role("apigateway"), policies.trust("apigateway.amazonaws.com"),
-        policies.apigateway_policy(fn_arns["decide"]), changes, arn=acct.role(n.role("apigateway")),
-    )
-
-    api_id = api.ensure_rest_api(c.apigateway, n.api, changes)
-    url = api.api_url(settings.public_url, api_id or "(new-api-id)", config.api_stage)
-
-    environments = {
-        "generate_task": {"APPROVAL_TIMEOUT_SECONDS": str(config.approval_timeout_seconds)},
-        "process_request": {},
-        "send_verification": {"RECORDS_BUCKET": n.bucket, "TOPIC_ARN": topic_arn, "API_URL": url},
-        "decide": {"RECORDS_BUCKET": n.bucket, "STATE_MACHINE_ARN": sm_arn},
-    }
-    for logical, (module, timeout) in FUNCTIONS.items():
-        spec = functions.FunctionSpec(
-            name=fn_names[logical], module=module, role_arn=role_arns[logical], runtime=LAMBDA_RUNTIME,
-            timeout=timeout, environment=environments[logical],
-        )
-        fn_arns[logical] = functions.ensure_function(c.awslambda, spec, changes, arn=fn_arns[logical])
-
-    functions.ensure_queue_trigger(c.awslambda, fn_names["send_verification"], acct.queue(n.queue), changes)
-
-    definition = state_machine_definition(fn_arns["generate_task"], fn_arns["process_request"], queue_url)
-    sm_arn = statemachine.ensure_state_machine(c.stepfunctions, n.state_machine, definition, sm_role, changes,
-                                               arn=sm_arn)
-
-    rules.ensure_rule(
-        c.events, n.manual_rule, description="Approval requests sent with PutEvents",
-        pattern=rules.manual_request_pattern(EVENT_SOURCE, EVENT_DETAIL_TYPE),
-        target_arn=sm_arn, role_arn=events_role, changes=changes, arn=acct.rule(n.manual_rule),
-    )
-    rules.ensure_rule(
-        c.events, n.schedule_rule, description="Periodic approval request", schedule=config.schedule,
-        enabled=config.schedule_enabled, target_arn=sm_arn, role_arn=events_role, changes=changes,
-        arn=acct.rule(n.schedule_rule),
-    )
-
-    if api_id:
-        routes_changed = api.ensure_routes(
-            c.apigateway, api_id, acct.lambda_integration_uri(fn_arns["decide"]), api_role, changes)
-        api.ensure_stage(c.apigateway, api_id, config.api_stage, routes_changed, changes)
-    else:
-        changes.apply("create", "api routes", "/approve, /reject (GET, POST)")
-        changes.apply("create", "api deployment", config.api_stage)
-
-    return {
-        "region": settings.region,
-        "endpoint_url": settings.public_url,
-        "state_machine_name": n.state_machine,
-        "state_machine_arn": sm_arn,
-        "queue_url": queue_url,
-        "dlq_url": dlq_url,
-        "topic_arn": topic_arn,
-        "bucket": n.bucket,
-        "api_id": api_id,
-        "api_stage": config.api_stage,
-        "api_url": url,
-        "approver": config.approver_email,
-        "approval_timeout_seconds": config.approval_timeout_seconds,
-        "functions": fn_names,
-        "rules": {"manual": n.manual_rule, "schedule": n.schedule_rule},
-        "schedule": config.schedule,
-        "schedule_enabled": config.schedule_enabled,
-        "event_source": EVENT_SOURCE,
-        "event_detail_type": EVENT_DETAIL_TYPE,
-    }
+    flat = {key: resolve(expand(value, local), lookup) for key, (_, value) in OUTPUTS.items()}
+    outputs = {**nest(flat), "region": settings.region, "endpoint_url": settings.public_url,
+               "name_prefix": config.name_prefix, "target": "localstack", "fingerprint": fingerprint}
+    if not changes.dry_run:
+        ctx.clients.stepfunctions.tag_resource(
+            resourceArn=outputs["state_machine_arn"], tags=[{"key": FINGERPRINT_TAG, "value": fingerprint}])
+    return outputs
 
 
 def _write_outputs(path: Path, outputs: dict) -> None:
@@ -192,25 +220,13 @@ def plan(settings: Settings, config: DeployConfig | None = None) -> list[Change]
 
 def destroy(settings: Settings, config: DeployConfig | None = None, *, dry_run: bool = False,
             report: Callable[[Change], None] | None = None) -> list[Change]:
-    """Delete everything deploy creates (what does not exist is skipped) and the outputs file."""
+    """Delete everything deploy creates (and only that: resources without the demo's tag are left alone)."""
     config = config or DeployConfig()
     changes = Changes(dry_run=dry_run, report=report)
-    c = Clients(settings)
-    acct = _account(c, settings)
-    n = config.names
-    for rule in (n.manual_rule, n.schedule_rule):
-        rules.delete_rule(c.events, rule, changes)
-    statemachine.delete_state_machine(c.stepfunctions, acct.state_machine(n.state_machine), n.state_machine, changes)
-    functions.delete_queue_triggers(c.awslambda, n.function("send_verification"), changes)
-    api.delete_rest_api(c.apigateway, n.api, changes)
-    for logical in FUNCTIONS:
-        functions.delete_function(c.awslambda, n.function(logical), changes)
-    notifications.delete_topic(c.sns, acct.topic(n.topic), n.topic, changes)
-    for queue in (n.queue, n.dlq):
-        queues.delete_queue(c.sqs, queue, changes)
-    storage.delete_bucket(c.s3, n.bucket, changes)
-    for what in (*FUNCTIONS, "state_machine", "events", "apigateway"):
-        iam.delete_role(c.iam, n.role(what), changes)
+    ctx = _context(settings, changes)
+    declared, _ = _declarations(settings, config, ctx.account)
+    engine.destroy(declared, HANDLERS, _values(settings, config, ctx.account), ctx)
     if not dry_run:
         settings.outputs_path.unlink(missing_ok=True)
     return changes.items
+

@@ -1,4 +1,4 @@
-"""python -m bootstrap deploy|destroy|plan [--dry-run]"""
+"""python -m bootstrap deploy|destroy|plan|template [--dry-run]"""
 
 from __future__ import annotations
 
@@ -22,21 +22,39 @@ def main(argv: list[str] | None = None) -> int:
                  "$SANDBOX_HOME/outputs.json.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["deploy", "destroy", "plan"],
+    parser.add_argument("command", choices=["deploy", "destroy", "plan", "template"],
                         help="deploy: create or update (idempotent); destroy: delete all; plan: show what deploy "
-                             "would change")
+                             "would change; template: write the CloudFormation template for AWS and its code zips "
+                             "to $SANDBOX_HOME/template.yaml")
     parser.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
     parser.add_argument("--json", action="store_true", help="print the outputs (deploy) as JSON")
+    parser.add_argument("--timings", action="store_true",
+                        help="deploy: print where the time went (per-service LocalStack time against ours)")
     args = parser.parse_args(argv)
 
     settings = Settings()
+    if args.command == "template":
+        from bootstrap import template
+
+        path = template.write(settings.home)
+        print(f"Wrote {path} (Lambda code beside it). Deploy it with `make deploy TARGET=aws`, or with "
+              f"`aws cloudformation package` and `aws cloudformation deploy`.")
+        return 0
     try:
         config = bootstrap.DeployConfig()
         if args.command == "plan" or (args.command == "deploy" and args.dry_run):
             items = bootstrap.plan(settings, config)
             print("\n".join(f"would {c}" for c in items) if items else "Up to date: deploy would change nothing.")
         elif args.command == "deploy":
+            timings = None
+            if args.timings:
+                from bootstrap.timings import Timings
+
+                timings = Timings()
+                bootstrap.WATCHERS.append(timings.watch)
             outputs = bootstrap.deploy(settings, config, report=lambda c: print(c, flush=True))
+            if timings:
+                print(timings.report())
             if args.json:
                 print(json.dumps(outputs, indent=2, sort_keys=True))
             else:

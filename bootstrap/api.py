@@ -1,32 +1,26 @@
-"""The REST API with /approve and /reject (GET and POST) proxied to the decision Lambda."""
+"""AWS::ApiGateway::RestApi, ::Resource, ::Method and ::Deployment: /approve and /reject (GET and POST) proxied
+to the decision Lambda.
+
+In LocalStack the API gets a fixed id (the `_custom_id_` tag), derived from its name and the account, so it is
+the same after a restart: links in earlier emails still reach the decision Lambda, which explains what was lost.
+"""
 
 from __future__ import annotations
 
+import hashlib
+
 from botocore.exceptions import ClientError
 
-from bootstrap.changes import Changes, is_not_found
+from bootstrap.changes import ConfigError, is_managed, is_not_found, require_managed
+from bootstrap.engine import Context, Handler, Result, new
 
-ROUTES = ("approve", "reject")
-METHODS = ("GET", "POST")
-
-
-def find_rest_api(client, name: str) -> str | None:
-    for page in client.get_paginator("get_rest_apis").paginate():
-        for api in page.get("items", []):
-            if api["name"] == name:
-                return api["id"]
-    return None
+API, ROUTE, METHOD, DEPLOYMENT = "rest api", "api route", "api method", "api deployment"
+CUSTOM_ID_TAG = "_custom_id_"  # LocalStack only: never part of the CloudFormation template
 
 
-def ensure_rest_api(client, name: str, changes: Changes) -> str | None:
-    """Get or create the API; returns its id (None in a dry run when it does not exist yet)."""
-    api_id = find_rest_api(client, name)
-    if api_id is None and changes.apply("create", "rest api", name):
-        api_id = client.create_rest_api(
-            name=name, description="Approve/Reject links of Callback Sandbox",
-            endpointConfiguration={"types": ["REGIONAL"]},
-        )["id"]
-    return api_id
+def custom_id(account_id: str, region: str, name: str) -> str:
+    """Ten lower-case letters and digits, like API Gateway's own ids."""
+    return hashlib.sha256(f"{account_id}:{region}:{name}".encode()).hexdigest()[:10]
 
 
 def api_url(endpoint_url: str, api_id: str, stage: str) -> str:
@@ -34,65 +28,103 @@ def api_url(endpoint_url: str, api_id: str, stage: str) -> str:
     return f"{endpoint_url.rstrip('/')}/_aws/execute-api/{api_id}/{stage}"
 
 
-def ensure_routes(client, api_id: str, integration_uri: str, role_arn: str, changes: Changes) -> bool:
-    """Resources, methods and Lambda proxy integrations; returns whether anything changed."""
-    changed = False
-    resources = {r["path"]: r for r in client.get_resources(restApiId=api_id, limit=500)["items"]}
-    root_id = resources["/"]["id"]
-    for route in ROUTES:
-        path = f"/{route}"
-        resource = resources.get(path)
-        if resource is None:
-            changed = True
-            if not changes.apply("create", "api route", path):
-                continue
-            resource = client.create_resource(restApiId=api_id, parentId=root_id, pathPart=route)
-        for method in METHODS:
-            changed |= _ensure_method(client, api_id, resource["id"], f"{method} {path}", method, integration_uri,
-                                      role_arn, changes)
-    return changed
+def _find(client, name: str) -> dict | None:
+    for page in client.get_paginator("get_rest_apis").paginate():
+        for item in page.get("items", []):
+            if item["name"] == name:
+                return item
+    return None
 
 
-def _ensure_method(client, api_id, resource_id, label, method, integration_uri, role_arn, changes) -> bool:
+def predict_api(ctx: Context, p: dict) -> Result:
+    api_id = custom_id(ctx.account.account_id, ctx.account.region, p["Name"])
+    return Result(api_id, {"RootResourceId": "(root)"})
+
+
+def _root(client, api_id: str) -> str:
+    return next(r["id"] for r in client.get_resources(restApiId=api_id, limit=500)["items"] if r["path"] == "/")
+
+
+def ensure_api(ctx: Context, p: dict, _deps_changed: bool) -> Result:
+    client, name = ctx.clients.apigateway, p["Name"]
+    found = _find(client, name)
+    if found is None:
+        if not ctx.changes.apply("create", API, name):
+            return new(predict_api(ctx, p))
+        tags = {**ctx.tags, CUSTOM_ID_TAG: str(predict_api(ctx, p).ref)}
+        found = client.create_rest_api(name=name, description=p["Description"], tags=tags,
+                                       endpointConfiguration={"types": p["EndpointConfiguration"]["Types"]})
+    else:
+        require_managed(found.get("tags", {}), API, name)
+    if found["id"] != predict_api(ctx, p).ref:
+        # The links the verification function writes use the fixed id.
+        raise ConfigError(f"the approval API {name} has id {found['id']}, not the fixed id "
+                          f"{predict_api(ctx, p).ref} the sandbox gives it; run `make destroy` then `make deploy`")
+    return Result(found["id"], {"RootResourceId": found.get("rootResourceId") or _root(client, found["id"])})
+
+
+def delete_api(ctx: Context, p: dict) -> None:
+    client = ctx.clients.apigateway
+    found = _find(client, p["Name"])
+    if found and is_managed(found.get("tags", {})) and ctx.changes.apply("delete", API, p["Name"]):
+        client.delete_rest_api(restApiId=found["id"])  # with its routes, methods and deployments
+
+
+def _owned_by_api(ctx: Context, p: dict) -> None:
+    """Routes, methods and deployments go with their API."""
+
+
+def ensure_route(ctx: Context, p: dict, _deps_changed: bool) -> Result:
+    client = ctx.clients.apigateway
+    for item in client.get_resources(restApiId=p["RestApiId"], limit=500)["items"]:
+        if item.get("parentId") == p["ParentId"] and item.get("pathPart") == p["PathPart"]:
+            return Result(item["id"])
+    if not ctx.changes.apply("create", ROUTE, "/" + p["PathPart"]):
+        return new(Result("(new)"))
+    return Result(client.create_resource(restApiId=p["RestApiId"], parentId=p["ParentId"],
+                                         pathPart=p["PathPart"])["id"])
+
+
+def ensure_method(ctx: Context, p: dict, _deps_changed: bool) -> Result:
+    """The method with its Lambda proxy integration; put again only where it differs."""
+    client, label = ctx.clients.apigateway, f"{p['HttpMethod']} {p['ResourceId']}"
+    where = {"restApiId": p["RestApiId"], "resourceId": p["ResourceId"], "httpMethod": p["HttpMethod"]}
     try:
-        client.get_method(restApiId=api_id, resourceId=resource_id, httpMethod=method)
-        has_method = True
+        current = client.get_method(**where)
     except ClientError as error:
         if not is_not_found(error):
             raise
-        has_method = False
-    if not has_method:
-        if not changes.apply("create", "api method", label):
-            return True
-        client.put_method(restApiId=api_id, resourceId=resource_id, httpMethod=method, authorizationType="NONE")
-    integration = None
-    if has_method:
-        try:
-            integration = client.get_integration(restApiId=api_id, resourceId=resource_id, httpMethod=method)
-        except ClientError as error:
-            if not is_not_found(error):
-                raise
-    wanted = {"type": "AWS_PROXY", "uri": integration_uri, "credentials": role_arn}
-    if integration and all(integration.get(k) == v for k, v in wanted.items()):
-        return not has_method
-    if has_method and not changes.apply("update" if integration else "create", "api integration", label):
-        return True
-    client.put_integration(
-        restApiId=api_id, resourceId=resource_id, httpMethod=method, integrationHttpMethod="POST", **wanted
-    )
-    return True
+        current = None
+    integration = p["Integration"]
+    wanted = {"type": integration["Type"], "uri": integration["Uri"], "credentials": integration["Credentials"]}
+    if current is None:
+        if not ctx.changes.apply("create", METHOD, label):
+            return new(Result(label))
+        client.put_method(**where, authorizationType=p["AuthorizationType"])
+    else:
+        have = current.get("methodIntegration") or {}
+        if all(have.get(k) == v for k, v in wanted.items()):
+            return Result(label)
+        if not ctx.changes.apply("update", METHOD, label, "integration"):
+            return Result(label)
+    client.put_integration(**where, integrationHttpMethod=integration["IntegrationHttpMethod"], **wanted)
+    return Result(label)
 
 
-def ensure_stage(client, api_id: str, stage: str, routes_changed: bool, changes: Changes) -> None:
-    """Deploy the API to the stage when the stage is missing or the routes changed."""
-    stages = {s["stageName"] for s in client.get_stages(restApiId=api_id).get("item", [])}
-    if stage in stages and not routes_changed:
-        return
-    if changes.apply("create", "api deployment", stage):
-        client.create_deployment(restApiId=api_id, stageName=stage, description="Callback Sandbox bootstrap")
+def ensure_deployment(ctx: Context, p: dict, deps_changed: bool) -> Result:
+    """Deploy the API to the stage when the stage is missing or a method changed."""
+    client, stage = ctx.clients.apigateway, p["StageName"]
+    stages = {s["stageName"]: s for s in client.get_stages(restApiId=p["RestApiId"]).get("item", [])}
+    if stage in stages and not deps_changed:
+        return Result(stages[stage].get("deploymentId"))
+    if not ctx.changes.apply("create", DEPLOYMENT, stage):
+        return new(Result("(new)"))
+    return Result(client.create_deployment(restApiId=p["RestApiId"], stageName=stage,
+                                           description=p["Description"])["id"])
 
 
-def delete_rest_api(client, name: str, changes: Changes) -> None:
-    api_id = find_rest_api(client, name)
-    if api_id and changes.apply("delete", "rest api", name):
-        client.delete_rest_api(restApiId=api_id)
+API_HANDLER = Handler(API, "Name", predict_api, ensure_api, delete_api)
+ROUTE_HANDLER = Handler(ROUTE, "PathPart", lambda ctx, p: Result("(new)"), ensure_route, _owned_by_api)
+METHOD_HANDLER = Handler(METHOD, "HttpMethod", lambda ctx, p: Result("(new)"), ensure_method, _owned_by_api)
+DEPLOYMENT_HANDLER = Handler(DEPLOYMENT, "StageName", lambda ctx, p: Result("(new)"), ensure_deployment,
+                             _owned_by_api)

@@ -10,6 +10,9 @@
 |                                  |                         | emails every 10 minutes buries the requests you send)|
 | APPROVAL_API_STAGE               | sandbox                 | API Gateway stage of the Approve/Reject endpoint    |
 | APPROVAL_MAX_RECEIVE_COUNT       | 3                       | deliveries of a verification message before the DLQ |
+| APPROVAL_EVENT_SOURCE            | sandbox.approvals       | `source` of the events the manual-request rule takes |
+| NAME_PREFIX                      | sandbox-                | put before every resource name, so a stack of your  |
+|                                  |                         | own named like the demo (`WaitForCallback`) fits    |
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ EVENT_SOURCE = "sandbox.approvals"
 EVENT_DETAIL_TYPE = "ApprovalRequested"
 LAMBDA_RUNTIME = "python3.13"
 
-# One entry per Lambda: logical name -> (module in lambdas/, timeout seconds).
+# One entry per Lambda: logical name -> (module in lambdas/, timeout seconds). send_verification's is short
+# because its queue hides a message for six times as long: a crashed run is retried 30 s later, not minutes.
 FUNCTIONS = {
     "generate_task": ("generate_task", 10),
-    "send_verification": ("send_verification", 30),
+    "send_verification": ("send_verification", 5),
     "decide": ("decide", 15),
     "process_request": ("process_request", 30),
 }
@@ -62,24 +66,39 @@ _SCHEDULE = re.compile(r"(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\
 
 @dataclass(frozen=True)
 class Names:
-    """Every resource name, in one place, so deploy and destroy agree."""
+    """Every resource name, in one place. `prefix` is a value or the template's `${NamePrefix}` placeholder."""
 
-    state_machine: str = STATE_MACHINE_NAME
-    queue: str = "approval-requests"
-    dlq: str = "approval-requests-dlq"
-    topic: str = "approval-notifications"
-    bucket: str = "callback-sandbox-approvals"
-    api: str = "approval-api"
-    schedule_rule: str = "approval-schedule"
-    manual_rule: str = "approval-manual-request"
-    function_prefix: str = "approval-"
-    role_prefix: str = "callback-sandbox-"
+    prefix: str = "${NamePrefix}"
+
+    @property
+    def state_machine(self) -> str:
+        return f"{self.prefix}{STATE_MACHINE_NAME}"
+
+    def __getattr__(self, what: str) -> str:
+        if what in _NAMES:
+            return self.prefix + _NAMES[what]
+        raise AttributeError(what)
 
     def function(self, logical: str) -> str:
-        return self.function_prefix + logical.replace("_", "-")
+        return f"{self.prefix}approval-{logical.replace('_', '-')}"
 
     def role(self, what: str) -> str:
-        return self.role_prefix + what.replace("_", "-") + "-role"
+        return f"{self.prefix}approval-{what.replace('_', '-')}-role"
+
+
+_NAMES = {
+    "queue": "approval-requests",
+    "dlq": "approval-requests-dlq",
+    "topic": "approval-notifications",
+    # Bucket names are global on AWS: the account and region make this one unique.
+    "bucket": "approvals-${AWS::AccountId}-${AWS::Region}",
+    "api": "approval-api",
+    "schedule_rule": "approval-schedule",
+    "manual_rule": "approval-manual-request",
+}
+DEFAULT_PREFIX = "sandbox-"
+# Starts with a letter (stack names must), lower case (bucket names must), short enough for every name's limit.
+PREFIX_PATTERN = r"([a-z][a-z0-9-]{0,19})?"
 
 
 @dataclass(frozen=True)
@@ -92,7 +111,13 @@ class DeployConfig:
     schedule_enabled: bool = field(default_factory=lambda: _env_bool("APPROVAL_SCHEDULE_ENABLED", False))
     api_stage: str = field(default_factory=lambda: os.environ.get("APPROVAL_API_STAGE", "sandbox").strip())
     max_receive_count: int = field(default_factory=lambda: _env_int("APPROVAL_MAX_RECEIVE_COUNT", 3, 1, 1000))
-    names: Names = field(default_factory=Names)
+    event_source: str = field(
+        default_factory=lambda: os.environ.get("APPROVAL_EVENT_SOURCE", EVENT_SOURCE).strip())
+    name_prefix: str = field(default_factory=lambda: os.environ.get("NAME_PREFIX", DEFAULT_PREFIX).strip())
+
+    @property
+    def names(self) -> Names:
+        return Names(self.name_prefix)
 
     def __post_init__(self) -> None:
         if not _EMAIL.fullmatch(self.approver_email):
@@ -101,5 +126,11 @@ class DeployConfig:
             raise ConfigError(
                 f"APPROVAL_SCHEDULE must be rate(N minutes|hours|days) or cron(...), not {self.schedule!r}"
             )
+        if not re.fullmatch(PREFIX_PATTERN, self.name_prefix):
+            raise ConfigError(f"NAME_PREFIX must be empty or start with a lower-case letter, then up to 19 of "
+                              f"a-z, 0-9 and -, not {self.name_prefix!r}")
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,256}", self.event_source):
+            raise ConfigError(f"APPROVAL_EVENT_SOURCE may hold letters, digits, '.', '_' and '-', "
+                              f"not {self.event_source!r}")
         if not re.fullmatch(r"[A-Za-z0-9_]{1,128}", self.api_stage):
             raise ConfigError(f"APPROVAL_API_STAGE may hold letters, digits and _, not {self.api_stage!r}")

@@ -11,8 +11,9 @@ TIMED_OUT = "TimedOut"
 
 REJECTION_ERROR = "ApprovalRejected"
 TIMEOUT_ERROR = "ApprovalTimedOut"
-# AWS raises States.HeartbeatTimeout for a missed heartbeat; LocalStack raises States.Timeout for both.
-TIMEOUT_ERRORS = ["States.Timeout", "States.HeartbeatTimeout"]
+# The approval timeout is the task's own timeout (TimeoutSecondsPath), not a heartbeat: AWS fails it with
+# States.Timeout, and so does the sandbox (its plugin matches States.HeartbeatTimeout to heartbeats only).
+TIMEOUT_ERRORS = ["States.Timeout"]
 
 _LAMBDA_RETRY = {
     "ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",

@@ -1,4 +1,5 @@
-"""Lambda functions: packaging lambdas/ into zips, creating/updating functions, the SQS event source mapping."""
+"""AWS::Lambda::Function and AWS::Lambda::EventSourceMapping: packaging lambdas/ into zips, the functions, the SQS
+trigger."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import hashlib
 import io
 import time
 import zipfile
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from bootstrap.changes import Changes, error_code, is_not_found
+from bootstrap.changes import error_code, is_managed, is_not_found, require_managed
+from bootstrap.engine import Context, Handler, Result, new
+from bootstrap.symbols import CodeAsset
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 # A fixed timestamp makes the zip (and so its CodeSha256) depend on the code only: a redeploy changes nothing.
@@ -36,69 +39,72 @@ def code_sha256(zip_bytes: bytes) -> str:
     return base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
 
 
-@dataclass(frozen=True)
-class FunctionSpec:
-    name: str
-    module: str
-    role_arn: str
-    runtime: str
-    timeout: int
-    environment: dict[str, str]
-    memory: int = 256
-
-    @property
-    def handler(self) -> str:
-        return f"lambdas.{self.module}.handler"
+FUNCTION, TRIGGER = "lambda", "event source"
+CONFIGURATION = ("Role", "Runtime", "Handler", "Timeout", "MemorySize", "Description")
 
 
-def _configuration(spec: FunctionSpec) -> dict:
-    return {
-        "Role": spec.role_arn,
-        "Runtime": spec.runtime,
-        "Handler": spec.handler,
-        "Timeout": spec.timeout,
-        "MemorySize": spec.memory,
-        "Environment": {"Variables": dict(spec.environment)},
-    }
+def zip_of(code: object) -> bytes:
+    assert isinstance(code, CodeAsset)
+    return package(LAMBDAS_DIR.parent / code.package)
+
+
+def predict_function(ctx: Context, p: dict) -> Result:
+    return Result(p["FunctionName"], {"Arn": ctx.account.function(p["FunctionName"])})
+
+
+def _configuration(p: dict) -> dict:
+    variables = {k: str(v) for k, v in p["Environment"]["Variables"].items()}
+    return {**{k: p[k] for k in CONFIGURATION}, "Environment": {"Variables": variables}}
 
 
 def _differences(current: dict, wanted: dict) -> list[str]:
-    differing = [k for k in ("Role", "Runtime", "Handler", "Timeout", "MemorySize") if current.get(k) != wanted[k]]
+    differing = [k for k in CONFIGURATION if current.get(k) != wanted[k]]
     if (current.get("Environment") or {}).get("Variables", {}) != wanted["Environment"]["Variables"]:
         differing.append("Environment")
     return differing
 
 
 def _wait(client, waiter: str, name: str) -> None:
-    client.get_waiter(waiter).wait(FunctionName=name, WaiterConfig={"Delay": 0.5, "MaxAttempts": 240})
+    client.get_waiter(waiter).wait(FunctionName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 1200})
 
 
-def ensure_function(client, spec: FunctionSpec, changes: Changes, *, arn: str, source_dir: Path = LAMBDAS_DIR) -> str:
-    """Get or create the function; update its code or configuration only where they differ."""
-    zip_bytes = package(source_dir)
-    wanted = _configuration(spec)
+def _get(client, name: str) -> dict | None:
     try:
-        current = client.get_function(FunctionName=spec.name)["Configuration"]
+        return client.get_function(FunctionName=name)
     except ClientError as error:
-        if not is_not_found(error):
-            raise
-        if not changes.apply("create", "lambda", spec.name):
-            return arn
-        created = _retry_new_role(lambda: client.create_function(
-            FunctionName=spec.name, Code={"ZipFile": zip_bytes}, Publish=False, **wanted,
-            Description="Callback Sandbox approval pipeline",
-        ))
-        _wait(client, "function_active_v2", spec.name)
-        return created["FunctionArn"]
+        if is_not_found(error):
+            return None
+        raise
 
+
+def ensure_function(ctx: Context, p: dict, _deps_changed: bool) -> Result:
+    """Get or create the function; update its code or configuration only where they differ."""
+    client, name = ctx.clients.awslambda, p["FunctionName"]
+    zip_bytes, wanted = zip_of(p["Code"]), _configuration(p)
+    found = _get(client, name)
+    if found is None:
+        if not ctx.changes.apply("create", FUNCTION, name):
+            return new(predict_function(ctx, p))
+        created = _retry_new_role(lambda: client.create_function(
+            FunctionName=name, Code={"ZipFile": zip_bytes}, Publish=False, Tags=ctx.tags, **wanted))
+        # Not waiting for Active here: what refers to a function needs it to exist, not to run (wait_ready).
+        return Result(name, {"Arn": created["FunctionArn"]})
+    require_managed(found.get("Tags", {}), FUNCTION, name)
+    current = found["Configuration"]
     differing = _differences(current, wanted)
-    if differing and changes.apply("update", "lambda", spec.name, ", ".join(differing)):
-        client.update_function_configuration(FunctionName=spec.name, **wanted)
-        _wait(client, "function_updated_v2", spec.name)
-    if current.get("CodeSha256") != code_sha256(zip_bytes) and changes.apply("update", "lambda", spec.name, "code"):
-        client.update_function_code(FunctionName=spec.name, ZipFile=zip_bytes)
-        _wait(client, "function_updated_v2", spec.name)
-    return current["FunctionArn"]
+    if differing and ctx.changes.apply("update", FUNCTION, name, ", ".join(differing)):
+        client.update_function_configuration(FunctionName=name, **wanted)
+        _wait(client, "function_updated_v2", name)
+    if current.get("CodeSha256") != code_sha256(zip_bytes) and ctx.changes.apply("update", FUNCTION, name, "code"):
+        client.update_function_code(FunctionName=name, ZipFile=zip_bytes)
+        _wait(client, "function_updated_v2", name)
+    return Result(name, {"Arn": current["FunctionArn"]})
+
+
+def wait_ready(client, names: list[str]) -> None:
+    """Wait until every function is Active with its last update done (they can be invoked), all at once."""
+    with ThreadPoolExecutor(max(1, len(names))) as pool:
+        list(pool.map(lambda name: _wait(client, "function_active_v2", name), names))
 
 
 def _retry_new_role(create):
@@ -114,51 +120,56 @@ def _retry_new_role(create):
     raise AssertionError("unreachable")
 
 
-def delete_function(client, name: str, changes: Changes) -> None:
-    try:
-        client.get_function(FunctionName=name)
-    except ClientError as error:
-        if is_not_found(error):
-            return
-        raise
-    if changes.apply("delete", "lambda", name):
+def delete_function(ctx: Context, p: dict) -> None:
+    client, name = ctx.clients.awslambda, p["FunctionName"]
+    found = _get(client, name)
+    if found and is_managed(found.get("Tags", {})) and ctx.changes.apply("delete", FUNCTION, name):
         client.delete_function(FunctionName=name)
 
 
-ESM_SETTINGS = {
-    "BatchSize": 10,
-    "MaximumBatchingWindowInSeconds": 0,
-    "FunctionResponseTypes": ["ReportBatchItemFailures"],
-}
+ESM_SETTINGS = ("BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes")
 
 
-def ensure_queue_trigger(client, function_name: str, queue_arn: str, changes: Changes) -> str:
-    """The SQS event source mapping (with partial batch failures); returns its UUID."""
-    mappings = client.list_event_source_mappings(FunctionName=function_name, EventSourceArn=queue_arn)
-    existing = mappings.get("EventSourceMappings", [])
-    if not existing:
-        if not changes.apply("create", "event source", f"{queue_arn.rsplit(':', 1)[-1]} -> {function_name}"):
-            return "(new)"
-        return client.create_event_source_mapping(
-            FunctionName=function_name, EventSourceArn=queue_arn, Enabled=True, **ESM_SETTINGS
-        )["UUID"]
-    mapping = existing[0]
-    differing = [k for k, v in ESM_SETTINGS.items() if mapping.get(k) != v]
-    if mapping.get("State") in ("Disabled", "Disabling"):
+def predict_trigger(ctx: Context, p: dict) -> Result:
+    return Result("(new)")
+
+
+def _label(p: dict) -> str:
+    return f"{p['EventSourceArn'].rsplit(':', 1)[-1]} -> {p['FunctionName']}"
+
+
+def ensure_trigger(ctx: Context, p: dict, _deps_changed: bool) -> Result:
+    """The SQS event source mapping (with partial batch failures); its function is the demo's own."""
+    client = ctx.clients.awslambda
+    existing = client.list_event_source_mappings(FunctionName=p["FunctionName"], EventSourceArn=p["EventSourceArn"])
+    mappings = existing.get("EventSourceMappings", [])
+    settings = {k: p[k] for k in ESM_SETTINGS}
+    if not mappings:
+        if not ctx.changes.apply("create", TRIGGER, _label(p)):
+            return new(predict_trigger(ctx, p))
+        return Result(client.create_event_source_mapping(
+            FunctionName=p["FunctionName"], EventSourceArn=p["EventSourceArn"], Enabled=p["Enabled"], **settings,
+        )["UUID"])
+    mapping = mappings[0]
+    differing = [k for k, v in settings.items() if mapping.get(k) != v]
+    if mapping.get("State") in ("Disabled", "Disabling") and p["Enabled"]:
         differing.append("Enabled")
-    if differing and changes.apply("update", "event source", mapping["UUID"], ", ".join(differing)):
-        settings = {k: v for k, v in ESM_SETTINGS.items() if k != "MaximumBatchingWindowInSeconds" or v}
-        client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=True, **settings)
-    return mapping["UUID"]
+    if differing and ctx.changes.apply("update", TRIGGER, mapping["UUID"], ", ".join(differing)):
+        # LocalStack rejects a batching window of 0 in an update; 0 is the default anyway.
+        changed = {k: v for k, v in settings.items() if k != "MaximumBatchingWindowInSeconds" or v}
+        client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=p["Enabled"], **changed)
+    return Result(mapping["UUID"])
 
 
-def delete_queue_triggers(client, function_name: str, changes: Changes) -> None:
-    try:
-        mappings = client.list_event_source_mappings(FunctionName=function_name).get("EventSourceMappings", [])
-    except ClientError as error:
-        if is_not_found(error):
-            return
-        raise
-    for mapping in mappings:
-        if changes.apply("delete", "event source", mapping["UUID"]):
+def delete_trigger(ctx: Context, p: dict) -> None:
+    client = ctx.clients.awslambda
+    found = _get(client, p["FunctionName"])
+    if not found or not is_managed(found.get("Tags", {})):
+        return
+    for mapping in client.list_event_source_mappings(FunctionName=p["FunctionName"]).get("EventSourceMappings", []):
+        if ctx.changes.apply("delete", TRIGGER, mapping["UUID"]):
             client.delete_event_source_mapping(UUID=mapping["UUID"])
+
+
+FUNCTION_HANDLER = Handler(FUNCTION, "FunctionName", predict_function, ensure_function, delete_function)
+TRIGGER_HANDLER = Handler(TRIGGER, "FunctionName", predict_trigger, ensure_trigger, delete_trigger)

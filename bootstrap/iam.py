@@ -1,4 +1,4 @@
-"""IAM roles with one inline policy each."""
+"""AWS::IAM::Role: one role per component, with one inline least-privilege policy (policies.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from bootstrap.changes import Changes, is_not_found
+from bootstrap.changes import is_managed, is_not_found, require_managed
+from bootstrap.engine import Context, Handler, Result, new
 
-POLICY_NAME = "least-privilege"
+KIND = "iam role"
 
 
 def _as_dict(document: object) -> dict:
@@ -19,44 +20,58 @@ def _as_dict(document: object) -> dict:
     return json.loads(unquote(str(document)))
 
 
-def ensure_role(client, name: str, trust_policy: dict, policy: dict, changes: Changes, *, arn: str) -> str:
-    """Get or create the role, and make its trust and inline policy exactly the given ones."""
-    try:
-        role = client.get_role(RoleName=name)["Role"]
-    except ClientError as error:
-        if not is_not_found(error):
-            raise
-        if changes.apply("create", "iam role", name):
-            arn = client.create_role(
-                RoleName=name, AssumeRolePolicyDocument=json.dumps(trust_policy),
-                Description="Callback Sandbox approval pipeline",
-            )["Role"]["Arn"]
-            client.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(policy))
-        return arn
+def predict(ctx: Context, p: dict) -> Result:
+    return Result(p["RoleName"], {"Arn": ctx.account.role(p["RoleName"])})
 
-    if _as_dict(role["AssumeRolePolicyDocument"]) != trust_policy and changes.apply("update", "iam role", name,
-                                                                                     "trust policy"):
-        client.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust_policy))
+
+def _get(client, name: str) -> dict | None:
     try:
-        current = _as_dict(client.get_role_policy(RoleName=name, PolicyName=POLICY_NAME)["PolicyDocument"])
+        return client.get_role(RoleName=name)["Role"]
+    except ClientError as error:
+        if is_not_found(error):
+            return None
+        raise
+
+
+def ensure(ctx: Context, p: dict, _deps_changed: bool) -> Result:
+    """Get or create the role, and make its trust and inline policy exactly the declared ones."""
+    iam, name, trust = ctx.clients.iam, p["RoleName"], p["AssumeRolePolicyDocument"]
+    (policy,) = p["Policies"]
+    role = _get(iam, name)
+    if role is None:
+        if not ctx.changes.apply("create", KIND, name):
+            return new(predict(ctx, p))
+        arn = iam.create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(trust), Description="Callback Sandbox approval pipeline",
+            Tags=[{"Key": k, "Value": v} for k, v in ctx.tags.items()],
+        )["Role"]["Arn"]
+        iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
+                            PolicyDocument=json.dumps(policy["PolicyDocument"]))
+        return Result(name, {"Arn": arn})
+    require_managed(role.get("Tags", []), KIND, name)
+    if _as_dict(role["AssumeRolePolicyDocument"]) != trust and ctx.changes.apply("update", KIND, name,
+                                                                                 "trust policy"):
+        iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
+    try:
+        current = _as_dict(iam.get_role_policy(RoleName=name, PolicyName=policy["PolicyName"])["PolicyDocument"])
     except ClientError as error:
         if not is_not_found(error):
             raise
         current = None
-    if current != policy and changes.apply("update", "iam role", name, "permissions"):
-        client.put_role_policy(RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(policy))
-    return role["Arn"]
+    if current != policy["PolicyDocument"] and ctx.changes.apply("update", KIND, name, "permissions"):
+        iam.put_role_policy(RoleName=name, PolicyName=policy["PolicyName"],
+                            PolicyDocument=json.dumps(policy["PolicyDocument"]))
+    return Result(name, {"Arn": role["Arn"]})
 
 
-def delete_role(client, name: str, changes: Changes) -> None:
-    try:
-        policies = client.list_role_policies(RoleName=name)["PolicyNames"]
-    except ClientError as error:
-        if is_not_found(error):
-            return
-        raise
-    if not changes.apply("delete", "iam role", name):
+def delete(ctx: Context, p: dict) -> None:
+    iam, name = ctx.clients.iam, p["RoleName"]
+    role = _get(iam, name)
+    if role is None or not is_managed(role.get("Tags", [])) or not ctx.changes.apply("delete", KIND, name):
         return
-    for policy_name in policies:
-        client.delete_role_policy(RoleName=name, PolicyName=policy_name)
-    client.delete_role(RoleName=name)
+    for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+        iam.delete_role_policy(RoleName=name, PolicyName=policy_name)
+    iam.delete_role(RoleName=name)
+
+
+HANDLER = Handler(KIND, "RoleName", predict, ensure, delete)

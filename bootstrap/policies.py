@@ -7,6 +7,7 @@ resources it needs, and no role gets an action its component does not call.
 from __future__ import annotations
 
 VERSION = "2012-10-17"
+POLICY_NAME = "least-privilege"  # each role has one inline policy
 
 
 def trust(service: str) -> dict:
@@ -26,11 +27,8 @@ def _policy(*statements: dict) -> dict:
 
 
 def _logs(log_group_arn: str) -> list[dict]:
-    """A function writes to its own log group only."""
-    return [
-        _statement("CreateOwnLogGroup", ["logs:CreateLogGroup"], [log_group_arn]),
-        _statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"]),
-    ]
+    """A function writes to its own log group only (the pipeline creates the group, with a retention)."""
+    return [_statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:*"])]
 
 
 def generate_task_policy(log_group_arn: str) -> dict:
@@ -58,6 +56,10 @@ def send_verification_policy(log_group_arn: str, queue_arn: str, topic_arn: str,
 
 
 def decide_policy(log_group_arn: str, bucket_arn: str, state_machine_arn: str, executions_arn: str) -> dict:
+    # The express and map-run forms of the same names: IAM lists them among these actions' resource types (the
+    # machine is STANDARD, so they match nothing more).
+    express_arn = executions_arn.replace(":execution:", ":express:", 1) + ":*"
+    map_runs_arn = state_machine_arn.replace(":stateMachine:", ":mapRun:", 1) + "/*"
     return _policy(
         *_logs(log_group_arn),
         _statement("ReadTasks", ["s3:GetObject"], [f"{bucket_arn}/tasks/*"]),
@@ -66,11 +68,13 @@ def decide_policy(log_group_arn: str, bucket_arn: str, state_machine_arn: str, e
         ),
         # Without s3:ListBucket a missing object reads as 403 instead of 404; the handler tells them apart.
         _statement("TellMissingFromForbidden", ["s3:ListBucket"], [bucket_arn]),
-        _statement("SendDecision", ["states:SendTaskSuccess", "states:SendTaskFailure"], [state_machine_arn]),
+        # IAM has no resource type for these two: the task token itself is the authority, so "*" is the only form
+        # AWS accepts (a state machine ARN here would deny every decision on AWS).
+        _statement("SendDecision", ["states:SendTaskSuccess", "states:SendTaskFailure"], ["*"]),
         _statement("ReadExecutionState", ["states:DescribeExecution", "states:GetExecutionHistory"],
-                   [executions_arn]),
+                   [executions_arn, express_arn]),
         # A link opened before its email was sent (from the Workflows page) is found among running executions.
-        _statement("FindWaitingExecution", ["states:ListExecutions"], [state_machine_arn]),
+        _statement("FindWaitingExecution", ["states:ListExecutions"], [state_machine_arn, map_runs_arn]),
     )
 
 

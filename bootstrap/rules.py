@@ -1,4 +1,4 @@
-"""EventBridge rules that start the workflow: a schedule, and manual requests sent with PutEvents."""
+"""AWS::Events::Rule: the rules that start the workflow, a schedule and manual requests sent with PutEvents."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import json
 
 from botocore.exceptions import ClientError
 
-from bootstrap.changes import Changes, is_not_found
+from bootstrap.changes import is_managed, is_not_found, require_managed
+from bootstrap.engine import Context, Handler, Result, new
 
-TARGET_ID = "WaitForCallback"
+KIND = "events rule"
 
 
-def manual_request_pattern(source: str, detail_type: str) -> dict:
-    return {"source": [source], "detail-type": [detail_type]}
+def predict(ctx: Context, p: dict) -> Result:
+    return Result(p["Name"], {"Arn": ctx.account.rule(p["Name"])})
 
 
 def _describe(client, name: str) -> dict | None:
@@ -24,45 +25,53 @@ def _describe(client, name: str) -> dict | None:
         raise
 
 
-def ensure_rule(client, name: str, *, description: str, target_arn: str, role_arn: str, changes: Changes,
-                arn: str, pattern: dict | None = None, schedule: str | None = None, enabled: bool = True) -> str:
-    """Get or create the rule and its one target (the state machine); the execution gets the whole event."""
+def _tags(client, arn: str) -> list:
+    return client.list_tags_for_resource(ResourceARN=arn).get("Tags", [])
+
+
+def ensure(ctx: Context, p: dict, _deps_changed: bool) -> Result:
+    """Get or create the rule and its targets (the state machine; the execution gets the whole event)."""
+    events, name, result = ctx.clients.events, p["Name"], predict(ctx, p)
     wanted = {
-        "Name": name,
-        "Description": description,
-        "State": "ENABLED" if enabled else "DISABLED",
-        **({"EventPattern": json.dumps(pattern)} if pattern else {}),
-        **({"ScheduleExpression": schedule} if schedule else {}),
+        "Name": name, "Description": p["Description"], "State": p["State"],
+        **({"EventPattern": json.dumps(p["EventPattern"])} if "EventPattern" in p else {}),
+        **({"ScheduleExpression": p["ScheduleExpression"]} if "ScheduleExpression" in p else {}),
     }
-    current = _describe(client, name)
+    current = _describe(events, name)
     if current is None:
-        if not changes.apply("create", "events rule", name, wanted["State"].lower()):
-            return arn
-        arn = client.put_rule(**wanted)["RuleArn"]
+        if not ctx.changes.apply("create", KIND, name, p["State"].lower()):
+            return new(result)
+        events.put_rule(**wanted, Tags=[{"Key": k, "Value": v} for k, v in ctx.tags.items()])
     else:
+        require_managed(_tags(events, current["Arn"]), KIND, name)
         differing = [k for k in ("Description", "State", "ScheduleExpression") if current.get(k) != wanted.get(k)]
-        if pattern and json.loads(current.get("EventPattern") or "null") != pattern:
+        if "EventPattern" in p and json.loads(current.get("EventPattern") or "null") != p["EventPattern"]:
             differing.append("EventPattern")
-        if differing and changes.apply("update", "events rule", name, ", ".join(differing)):
-            client.put_rule(**wanted)
-        arn = current["Arn"]
+        if differing and ctx.changes.apply("update", KIND, name, ", ".join(differing)):
+            events.put_rule(**wanted)
 
-    target = {"Id": TARGET_ID, "Arn": target_arn, "RoleArn": role_arn}
-    targets = client.list_targets_by_rule(Rule=name).get("Targets", []) if current else []
-    if [{k: t.get(k) for k in target} for t in targets] != [target] and (
-        current is None or changes.apply("update", "events rule", name, "target")
+    targets = events.list_targets_by_rule(Rule=name).get("Targets", []) if current else []
+    fields = ("Id", "Arn", "RoleArn")
+    if [{k: t.get(k) for k in fields} for t in targets] != p["Targets"] and (
+        current is None or ctx.changes.apply("update", KIND, name, "targets")
     ):
-        stale = [t["Id"] for t in targets if t["Id"] != TARGET_ID]
+        stale = [t["Id"] for t in targets if t["Id"] not in {w["Id"] for w in p["Targets"]}]
         if stale:
-            client.remove_targets(Rule=name, Ids=stale)
-        client.put_targets(Rule=name, Targets=[target])
-    return arn
+            events.remove_targets(Rule=name, Ids=stale)
+        events.put_targets(Rule=name, Targets=p["Targets"])
+    return result
 
 
-def delete_rule(client, name: str, changes: Changes) -> None:
-    if _describe(client, name) is None or not changes.apply("delete", "events rule", name):
+def delete(ctx: Context, p: dict) -> None:
+    events, name = ctx.clients.events, p["Name"]
+    current = _describe(events, name)
+    if current is None or not is_managed(_tags(events, current["Arn"])) or not ctx.changes.apply(
+            "delete", KIND, name):
         return
-    targets = client.list_targets_by_rule(Rule=name).get("Targets", [])
+    targets = events.list_targets_by_rule(Rule=name).get("Targets", [])
     if targets:
-        client.remove_targets(Rule=name, Ids=[t["Id"] for t in targets])
-    client.delete_rule(Name=name)
+        events.remove_targets(Rule=name, Ids=[t["Id"] for t in targets])
+    events.delete_rule(Name=name)
+
+
+HANDLER = Handler(KIND, "Name", predict, ensure, delete)

@@ -67,6 +67,9 @@ def _recorded_mode(settings: Settings) -> str | None:
 
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     mode = resolve_mode(args.mode, settings)
+    if args.no_deploy and mode == "docker":
+        raise UserError("--no-deploy (PIPELINE=none) works in local mode only: docker mode's bootstrap service "
+                        "always deploys the demo (use MODE=local, or NAME_PREFIX to keep its names apart)")
     recorded = _recorded_mode(settings)
     if recorded and recorded != mode and _anything_running(recorded, settings):
         raise UserError(f"the sandbox is running in {recorded} mode; run `make down` first")
@@ -169,6 +172,10 @@ def cmd_logs(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
     import bootstrap
 
+    if args.target == "aws":
+        from bootstrap import aws
+
+        return aws.deploy(settings, dry_run=args.dry_run, say=_say)
     if args.dry_run:
         changes = bootstrap.plan(settings)
         for change in changes:
@@ -185,9 +192,17 @@ def cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_destroy(args: argparse.Namespace, settings: Settings) -> int:
     import bootstrap
 
+    if args.target == "aws":
+        from bootstrap import aws
+
+        return aws.destroy(settings, dry_run=args.dry_run, say=_say)
     _require_localstack(settings)
-    bootstrap.destroy(settings)
-    _say("Pipeline removed.")
+    removed = bootstrap.destroy(settings, dry_run=args.dry_run, report=None if args.dry_run else
+                                lambda change: _say(str(change)))
+    if args.dry_run:
+        _say("\n".join(f"would {c}" for c in removed) if removed else "Nothing to destroy.")
+    else:
+        _say("Pipeline removed." if removed else "Nothing to destroy.")
     return 0
 
 
@@ -240,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     mode_default = os.environ.get("MODE", "auto")
     p = add("up", cmd_up, "start the services and deploy the pipeline (idempotent)")
     p.add_argument("--mode", choices=MODES, default=mode_default, help="where services run (default: %(default)s)")
-    p.add_argument("--no-deploy", action="store_true", help="start the services only")
+    p.add_argument("--no-deploy", action="store_true",
+                   help="start the services only, without the demo pipeline (room for your own stack; "
+                        "make up PIPELINE=none)")
     p = add("down", cmd_down, "stop everything `up` started (safe to run twice)")
     p.add_argument("--mode", choices=MODES, default=mode_default, help="default: the mode that is running")
     add("status", cmd_status, "show what runs where; exit 3 when a service is unhealthy")
@@ -248,9 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("service", nargs="?", help="localstack or mailcatcher (default: both)")
     p.add_argument("-n", "--lines", type=int, default=40, help="lines per log (default: %(default)s)")
     p.add_argument("-f", "--follow", action="store_true", help="docker mode: follow the logs")
-    p = add("deploy", cmd_deploy, "create or update the pipeline in LocalStack (idempotent)")
-    p.add_argument("--dry-run", action="store_true", help="print what would be created, create nothing")
-    add("destroy", cmd_destroy, "remove the pipeline from LocalStack")
+    targets = ("localstack", "aws")
+    p = add("deploy", cmd_deploy, "create or update the pipeline: in LocalStack (idempotent), or on AWS as a "
+            "CloudFormation stack (--target aws; credentials and region from AWS_PROFILE, AWS_REGION, ...)")
+    p.add_argument("--target", choices=targets, default="localstack", help="default: %(default)s")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print what would change (on AWS: the change set), create nothing")
+    p = add("destroy", cmd_destroy, "remove everything the pipeline made (in LocalStack, or --target aws)")
+    p.add_argument("--target", choices=targets, default="localstack", help="default: %(default)s")
+    p.add_argument("--dry-run", action="store_true", help="print what would be removed, remove nothing")
     commands.register(add)
     p = add("open", cmd_open, "print the web UI URLs (mail and workflows)")
     p.add_argument("--browser", action="store_true", help="also open the Workflows page in the default browser")

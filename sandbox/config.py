@@ -42,6 +42,9 @@ class Settings:
         default_factory=lambda: os.environ.get("LAMBDA_EVENT_SOURCE_MAPPING_MAX_BACKOFF_ON_EMPTY_POLL_SEC", "0.2")
     )
     lambda_executor: str = field(default_factory=lambda: os.environ.get("LAMBDA_RUNTIME_EXECUTOR", "local"))
+    # The deployment this process drives (default: the demo's, $SANDBOX_HOME/outputs.json).
+    outputs_file: Path | None = field(
+        default_factory=lambda: Path(os.environ["SANDBOX_OUTPUTS"]) if os.environ.get("SANDBOX_OUTPUTS") else None)
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -66,7 +69,7 @@ class Settings:
 
     @property
     def outputs_path(self) -> Path:
-        return self.home / "outputs.json"
+        return self.outputs_file or self.home / "outputs.json"
 
 
 def aws_client_env(settings: Settings) -> dict[str, str]:

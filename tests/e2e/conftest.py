@@ -4,10 +4,14 @@ the deployed pipeline), reached the way a user reaches it: PutEvents, the caught
 Settings come from the environment (LOCALSTACK_PORT, SMTP_PORT, MAILCATCHER_PORT, SANDBOX_HOME, ...). When that
 sandbox is already up and deployed, the tests use it and leave it running. Otherwise the session starts what is
 missing with `sandbox.services.local_services` (as `make up` does), deploys, and stops what it started.
+
+E2E_PIPELINE=template runs the same tests against the CloudFormation template deployed through LocalStack's
+CloudFormation under another prefix (template_pipeline.py; `make e2e-template`).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -16,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+import template_pipeline
 from workflows_support import browser, page, ui  # noqa: F401 - the Workflows browser tests' fixtures
 
 import bootstrap
@@ -24,6 +29,7 @@ from sandbox.config import Settings
 from sandbox.services import local_services, url_ready
 
 LINK = re.compile(r"(https?://\S+/(approve|reject)\?token=\S+)")
+PIPELINE = os.environ.get("E2E_PIPELINE", "bootstrap")
 
 
 def _deployed(settings: Settings) -> bool:
@@ -47,7 +53,9 @@ def sandbox() -> Iterator[Settings]:
                     service.start()
                     started.append(service)
                 service.wait_ready(timeout=120)
-        if not _deployed(settings):
+        if PIPELINE == "template":
+            settings = template_pipeline.deploy(settings)
+        elif not _deployed(settings):
             bootstrap.deploy(settings)
         assert url_ready(f"{settings.localstack_url}/_localstack/health")
         yield settings
@@ -96,7 +104,8 @@ class Request:
 
     def links(self) -> dict[str, str]:
         assert self.email is not None
-        return {kind: url for url, kind in LINK.findall(self.email["Text"])}
+        return {kind: template_pipeline.reachable(url, self.settings.localstack_url)
+                for url, kind in LINK.findall(self.email["Text"])}
 
     @property
     def token(self) -> str:

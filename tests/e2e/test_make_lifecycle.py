@@ -118,3 +118,14 @@ def test_bad_input_to_the_cli_is_one_clear_line(sandbox: MakeSandbox) -> None:
     assert "Traceback" not in bad.stderr + bad.stdout
     missing = sandbox.make("history", check=False)
     assert missing.returncode != 0 and "execution name is needed" in missing.stderr
+
+
+def test_up_without_the_demo_leaves_room_for_a_users_stack(sandbox: MakeSandbox) -> None:
+    """`make up PIPELINE=none` starts the services only; the user's own state machine may take the demo's name."""
+    sandbox.make("down")
+    up = sandbox.make("up", "PIPELINE=none")
+    assert "deploying the pipeline" not in up.stdout
+    sfn = workflow.client(sandbox.settings, "stepfunctions")
+    assert sfn.list_state_machines()["stateMachines"] == []
+    bad = sandbox.make("up", "PIPELINE=nope", check=False)
+    assert bad.returncode == 2 and "PIPELINE must be demo or none" in bad.stderr

@@ -70,9 +70,11 @@ def test_rejection_and_timeout_are_caught_into_their_own_fail_states():
     catches = {tuple(c["ErrorEquals"]): c["Next"] for c in states["Request user verification"]["Catch"]}
     rejected = catches[("ApprovalRejected",)]
     assert states[rejected] == {**states[rejected], "Type": "Fail", "Error": "ApprovalRejected"}
-    timeout_catch = next(k for k in catches if "States.Timeout" in k)
-    # AWS raises States.HeartbeatTimeout for heartbeats; LocalStack raises States.Timeout for both.
-    assert "States.HeartbeatTimeout" in timeout_catch
+    # The approval timeout is a task timeout (no HeartbeatSeconds): AWS raises States.Timeout for it, nothing else.
+    timeout_catch = ("States.Timeout",)
+    assert timeout_catch in catches
+    verify = states["Request user verification"]
+    assert not {"HeartbeatSeconds", "HeartbeatSecondsPath"} & set(verify)
     timed_out = states[catches[timeout_catch]]
     assert timed_out["Type"] == "Fail" and timed_out["Error"] == "ApprovalTimedOut"
     assert "States.ALL" not in {e for k in catches for e in k}, "a catch-all would hide real failures"
