@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bootstrap.changes import MANAGED_TAG
 from sandbox.config import Settings
 
-# The tag bootstrap puts on every resource of the demo pipeline.
-DEMO_TAG = ("managed-by", "callback-sandbox")
 # A send-verification run takes well under a second; a message on the queue this long without its email means
 # the run failed or was killed and SQS holds the message until its visibility timeout ends.
 SEND_GRACE_SECONDS = 5.0
@@ -38,7 +37,7 @@ def load_outputs(settings: Settings) -> dict[str, Any] | None:
 def is_demo(machine_arn: str, tags: Mapping[str, str], outputs: Mapping[str, Any] | None) -> bool:
     if outputs and outputs.get("state_machine_arn") == machine_arn:
         return True
-    key, value = DEMO_TAG
+    key, value = MANAGED_TAG
     return tags.get(key) == value
 
 
