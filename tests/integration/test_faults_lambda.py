@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from localstack_support import LocalStackSandbox, SmtpSink, make_zip
 
+from bootstrap import pipeline
 from bootstrap.functions import ESM_SETTINGS, package
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
@@ -248,7 +249,9 @@ def test_poison_message_goes_to_the_dlq_while_the_rest_of_its_batch_is_sent(loca
     lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 150})
     url, arn, dlq_url = queue_with_dlq(sqs, max_receive_count=2)
     # Disabled while the batch is queued, so the first poll takes all four messages together.
-    mapping = lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, Enabled=False, **ESM_SETTINGS)
+    (trigger,) = (r for r in pipeline.resources() if r.type == "AWS::Lambda::EventSourceMapping")
+    settings = {key: trigger.properties[key] for key in ESM_SETTINGS}
+    mapping = lam.create_event_source_mapping(FunctionName=name, EventSourceArn=arn, Enabled=False, **settings)
     try:
         titles = [f"faults batch {suffix} #{i}" for i in range(3)]
         entries = [{"Id": f"good{i}", "MessageBody": json.dumps({
