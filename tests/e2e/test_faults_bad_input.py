@@ -241,7 +241,7 @@ def catcher_cases() -> list[Case]:
         Case("overview with a bad limit", "GET", "/workflows/api/overview?limit=9e9", 400, "limit"),
         Case("overview with a bad status", "GET", "/workflows/api/overview?status=DONE", 400, "status"),
         # Actions (start, answer, re-run): same-origin JSON only; bad bodies are 4xx.
-        Case("cross-site answer", "POST", f"{EXECUTIONS}/x/answer", 403, "Refused", body=b'{"action":"success"}',
+        Case("cross-site answer", "POST", f"{EXECUTIONS}/x/answer", 403, "refused", body=b'{"action":"success"}',
              headers=(("Content-Type", "application/json"), ("Origin", "http://evil.example"),
                       ("Sec-Fetch-Site", "cross-site"))),
         Case("form-encoded answer", "POST", f"{EXECUTIONS}/x/answer", 415, "JSON", body=b"action=success",
