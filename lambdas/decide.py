@@ -60,12 +60,24 @@ def _read_json(key: str) -> dict | None:
     return json.loads(body)
 
 
+def unknown_token(started_at: str | None) -> HttpError:
+    """404 for a token no request has. In the sandbox (which says when it started) the likely cause is a restart:
+    a restart loses every waiting approval, while the decision API keeps its address, so old links still come here."""
+    message = "This link does not belong to any approval request. It may be mistyped or forged."
+    extra = {}
+    if started_at:
+        when = started_at.replace("T", " ").replace("+00:00", " UTC")
+        message = (f"This link does not belong to any approval request. The sandbox restarted at {when}, "
+                   "and a restart loses every waiting approval: if the email is older than that, its request was "
+                   "lost in the restart; start it again. Otherwise the link is mistyped or forged.")
+        extra = {"sandboxStartedAt": started_at}
+    return HttpError(404, "UnknownToken", message, extra)
+
+
 def load_task(token: str) -> dict:
     task = _read_json(task_key(token)) or find_waiting_task(token)
     if task is None:
-        raise HttpError(
-            404, "UnknownToken", "This link does not belong to any approval request. It may be mistyped or forged."
-        )
+        raise unknown_token(os.environ.get("SANDBOX_STARTED_AT"))
     return task
 
 

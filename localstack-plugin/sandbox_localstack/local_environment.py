@@ -25,7 +25,10 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+import psutil
 
 from sandbox_localstack import lambda_env
 from sandbox_localstack.launch import Launch
@@ -33,6 +36,8 @@ from sandbox_localstack.process_output import ProcessOutput
 from sandbox_localstack.runtime_api import Invocation, Mailbox, RuntimeApiServer
 
 LOG = logging.getLogger(__name__)
+# When this LocalStack started: functions may tell a person that what they look for was lost in a restart.
+STARTED_AT = datetime.fromtimestamp(psutil.Process().create_time(), UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -221,6 +226,7 @@ class LocalEnvironment:
             runtime_variables=self.launch.variables,
             lifeline_fd=lifeline,
         )
+        env["SANDBOX_STARTED_AT"] = STARTED_AT
         self._process_output_start = self._output.trim()
         self._spawned_at = time.monotonic()
         self._init_ms = None

@@ -8,6 +8,7 @@ import signal
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
 from lambda_support import ROLE, invoke, log_messages
@@ -198,6 +199,9 @@ def test_function_environment_is_aws_like_and_isolated(localstack, lambda_client
     assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
     assert env["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "3"
     assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
+    # When this LocalStack started, for messages about what a restart lost (not an AWS variable).
+    started = datetime.fromisoformat(env["SANDBOX_STARTED_AT"])
+    assert started.tzinfo is not None and started <= datetime.now(UTC)
     assert env["AWS_REGION"] == localstack.settings.region
     assert env["LAMBDA_TASK_ROOT"] != "/var/task" and env["LAMBDA_TASK_ROOT"].startswith("/")
     assert env["LAMBDA_RUNTIME_DIR"] != "/var/runtime"

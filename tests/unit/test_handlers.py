@@ -288,3 +288,17 @@ def test_finding_4_a_request_cannot_add_a_link_to_its_email(event, mail):
     text = published["Subject"] + "\n" + published["Message"]
     links = re.findall(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)\S+", text)
     assert links and all(link.startswith(API_URL + "/") for link in links), links
+
+
+def test_an_unknown_token_in_a_restarted_sandbox_explains_the_restart(event, decide_services, monkeypatch):
+    """Issue 15 item 8: the decision API keeps its address across restarts, so an old email's link comes here."""
+    forged = _with_token(event("apigw_get_approve"), TOKEN[:-4] + "AAA=")
+    monkeypatch.delenv("SANDBOX_STARTED_AT", raising=False)
+    plain = decide.handle(forged, NOW)
+    assert plain["statusCode"] == 404 and "restart" not in plain["body"]
+    monkeypatch.setenv("SANDBOX_STARTED_AT", "2025-01-15T09:00:00+00:00")
+    page = decide.handle(forged, NOW)
+    assert page["statusCode"] == 404
+    assert "restarted at 2025-01-15 09:00:00 UTC" in page["body"] and "lost in the restart" in page["body"]
+    forged["headers"]["Accept"] = "application/json"
+    assert json.loads(decide.handle(forged, NOW)["body"])["sandboxStartedAt"] == "2025-01-15T09:00:00+00:00"
