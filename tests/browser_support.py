@@ -17,15 +17,19 @@ skip_without_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
 needs_chromium = [pytest.mark.browser, skip_without_chromium]  # a test module's `pytestmark`
 
 
+def launch(playwright, *extra_args: str):  # type: ignore[no-untyped-def]
+    """A headless Chromium from a running Playwright; `extra_args` e.g. `--host-resolver-rules=MAP evil.example
+    127.0.0.1`, so a page can be served under a hostile name that points at this machine (DNS rebinding)."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args])
+
+
 @contextmanager
 def chromium(extra_args: Sequence[str] = ()) -> Iterator:
-    """A headless Chromium; `extra_args` e.g. `--host-resolver-rules=MAP evil.example 127.0.0.1`, so a page can
-    be served under a hostile name that points at this machine (DNS rebinding) with no DNS server."""
+    """Playwright and a Chromium launched with `launch`, closed afterwards."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=[*CHROMIUM_ARGS, *extra_args])
+        browser = launch(playwright, *extra_args)
         try:
             yield browser
         finally:

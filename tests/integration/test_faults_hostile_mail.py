@@ -17,9 +17,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from browser_support import launch, skip_without_chromium
 from mailcatcher_support import message, unique
 
-CHROMIUM = Path("/usr/bin/chromium")
 TEN_MB = 10 * 1024 * 1024
 
 
@@ -139,7 +139,7 @@ def test_ten_megabyte_body_and_a_thousand_recipients_are_stored_and_shown(start_
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium")
+@skip_without_chromium
 def test_in_a_real_browser_no_script_runs_and_no_request_leaves_the_sandbox(start_mailcatcher, beacon):
     from playwright.sync_api import sync_playwright
 
@@ -157,10 +157,7 @@ def test_in_a_real_browser_no_script_runs_and_no_request_leaves_the_sandbox(star
     origin = urlsplit(catcher.url).netloc
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"])
+        browser = launch(playwright)
         try:
             context = browser.new_context()
             requested: list[str] = []

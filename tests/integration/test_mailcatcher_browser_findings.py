@@ -13,22 +13,18 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
 import uvicorn
+from browser_support import launch, needs_chromium
 from mailcatcher_support import message, unique
 
 from mailcatcher.app import create_app
 from mailcatcher.store import Store
 
-CHROMIUM = Path("/usr/bin/chromium")
 TIMEOUT_MS = 30_000
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"),
-]
+pytestmark = needs_chromium
 
 ATTACK = """<!doctype html><title>cute cats</title><pre id="out">running</pre><script>
 (async () => {
@@ -52,13 +48,6 @@ def playwright_instance():
 
     with sync_playwright() as playwright:
         yield playwright
-
-
-def launch(playwright, *extra: str):
-    return playwright.chromium.launch(
-        executable_path=str(CHROMIUM), headless=True,
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-              "--disable-sync", "--no-first-run", *extra])
 
 
 def rebinding_attack(playwright, catcher) -> str:
