@@ -8,52 +8,20 @@ resolves to 127.0.0.1 (`--host-resolver-rules`), as DNS rebinding makes a real a
 from __future__ import annotations
 
 import html
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 from browser_support import chromium, skip_without_chromium
+from page_server import PageServer, serving
 
 EVIL = "evil.example"
 
 
-class HostilePages:
-    """Serves whatever page the test sets, under any name."""
-
-    def __init__(self) -> None:
-        self.page = ""
-        pages = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                body = pages.page.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path: str = "/") -> str:
-        return f"http://{EVIL}:{self.port}{path}"
-
-
 @pytest.fixture(scope="module")
-def hostile() -> Iterator[HostilePages]:
-    pages = HostilePages()
-    try:
+def hostile() -> Iterator[PageServer]:
+    with serving() as pages:
         yield pages
-    finally:
-        pages.server.shutdown()
-        pages.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +43,7 @@ def test_finding_2_a_hostile_page_posting_the_decision_form_is_refused(request_a
     try:
         page = context.new_page()
         with page.expect_response(lambda r: r.request.method == "POST") as answer:
-            page.goto(hostile.url())
+            page.goto(hostile.url(EVIL))
         assert answer.value.status == 403
         page.wait_for_load_state()
         assert "another site" in page.content()
@@ -96,7 +64,7 @@ def test_finding_2_the_confirm_page_cannot_be_framed_by_another_site(request_app
     try:
         page = context.new_page()
         with page.expect_response(lambda r: "/approve" in r.url) as framed:
-            page.goto(hostile.url())
+            page.goto(hostile.url(EVIL))
         assert framed.value.headers.get("x-frame-options") == "DENY"
         page.wait_for_timeout(500)
         frame = page.frame_locator("#victim")

@@ -15,17 +15,16 @@ import io
 import json
 import subprocess
 import sys
-import threading
 import time
 import uuid
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 from asl import load_asl
 from browser_support import needs_chromium
+from page_server import PageServer, serving
 from playwright.sync_api import expect
 from workflows_support import EVIL, node, node_is, screenshot
 
@@ -210,35 +209,16 @@ def test_the_overview_lists_waiting_tasks_filters_and_follows_cli_answers(sandbo
 # --- a hostile page in the same browser --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def hostile_site() -> Iterator[dict]:
-    site: dict = {"page": ""}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            body = site["page"].encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    site["url"] = f"http://{EVIL}:{server.server_address[1]}/"
-    try:
+def hostile_site() -> Iterator[PageServer]:
+    with serving() as site:
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_hostile_page_cannot_answer_a_task(sandbox: Settings, ui: str, machine: str, hostile_site,
                                             browser) -> None:
     name = start(sandbox, machine)
     target = f"{ui}/workflows/api/machines/{MACHINE}/executions/{name}/answer"
-    hostile_site["page"] = f"""<!doctype html><body>
+    hostile_site.page = f"""<!doctype html><body>
       <form id=f method=post action="{target}" enctype="text/plain">
         <input name='{{"action":"success","output":"{{}}","x":"' value='"}}'></form>
       <script>
@@ -250,7 +230,7 @@ def test_a_hostile_page_cannot_answer_a_task(sandbox: Settings, ui: str, machine
           .then(r => results.push("json " + r.status), e => results.push("json blocked"));
       </script></body>"""
     page = browser.new_page()
-    page.goto(hostile_site["url"])
+    page.goto(hostile_site.url(EVIL))
     page.wait_for_function("window.results.length === 2")  # the hostile page has no CSP: eval is fine
     # JSON cannot go cross-site without a CORS preflight this server never grants; text/plain gets through the
     # browser but not the server.

@@ -8,13 +8,13 @@ reaches it from the catcher's UI, and that no dialog or console message comes fr
 from __future__ import annotations
 
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 
 import pytest
 from browser_support import chromium, needs_chromium
 from mailcatcher_support import REPO_ROOT, message, unique
+from page_server import PageServer, serving
 
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 TIMEOUT_MS = 30_000
@@ -22,51 +22,24 @@ TIMEOUT_MS = 30_000
 pytestmark = needs_chromium
 
 
-class Beacon:
-    """A local HTTP server that records every request path it receives."""
+def script_hits(beacon: PageServer) -> list[str]:
+    return [hit for hit in beacon.hits if hit.startswith("/hit/")]
 
-    def __init__(self) -> None:
-        hits: list[str] = []
-        self.hits = hits
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                hits.append(self.path)
-                body = b"<!doctype html><title>decision</title><p>recorded</p>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def script_hits(self) -> list[str]:
-        return [hit for hit in self.hits if hit.startswith("/hit/")]
-
-    def wait_for(self, predicate, timeout_s: float = 30) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            time.sleep(0.05)
-        return False
+def wait_for(predicate, timeout_s: float = 30) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 @pytest.fixture
-def beacon():
-    server = Beacon()
-    server.thread.start()
-    try:
+def beacon() -> Iterator[PageServer]:
+    """Records every request a hostile mail's script or link would make."""
+    with serving("<!doctype html><title>decision</title><p>recorded</p>") as server:
         yield server
-    finally:
-        server.server.shutdown()
-        server.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +70,8 @@ def test_beacon_detects_script_execution_in_a_plain_page(browser, beacon):
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     try:
-        page.set_content(hostile_html(beacon.url, "control"))
-        assert beacon.wait_for(lambda: "/hit/script" in beacon.hits and "/hit/onerror" in beacon.hits)
+        page.set_content(hostile_html(beacon.url(), "control"))
+        assert wait_for(lambda: "/hit/script" in beacon.hits and "/hit/onerror" in beacon.hits)
         assert "xss-script" in dialogs
     finally:
         page.close()
@@ -124,7 +97,7 @@ def test_new_mail_appears_live_html_is_shown_and_mail_scripts_never_run(browser,
         page.evaluate("window.__sameDocument = true")
 
         msg = message(subject, f"{marker} (text part)", sender="Mallory <mallory@example.com>")
-        msg.add_alternative(hostile_html(beacon.url, marker), subtype="html")
+        msg.add_alternative(hostile_html(beacon.url(), marker), subtype="html")
         mailcatcher.send(msg)
 
         row = page.locator("#messages tbody tr", has_text=subject)

@@ -12,13 +12,13 @@ import contextlib
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 import uvicorn
 from browser_support import launch, needs_chromium
 from mailcatcher_support import message, unique
+from page_server import serving
 
 from mailcatcher.app import create_app
 from mailcatcher.store import Store
@@ -144,43 +144,18 @@ def test_finding_4_a_url_in_the_request_never_becomes_a_button(playwright_instan
         store.close()
 
 
-class Gateway:
-    """Stands in for LocalStack's gateway: records the paths the browser opens."""
-
-    def __init__(self) -> None:
-        hits: list[str] = []
-        self.hits = hits
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's hook name
-                hits.append(self.path)
-                body = b"<!doctype html><title>confirm</title><p>Confirm your decision</p>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 def test_issue_12_a_cdk_link_in_mail_is_routed_to_the_local_gateway_and_opens(playwright_instance,
                                                                                   start_mailcatcher):
-    gateway = Gateway()
-    try:
-        catcher = start_mailcatcher("--aws-gateway", gateway.url)
+    # A stand-in for LocalStack's gateway that records the paths the browser opens.
+    with serving("<!doctype html><title>confirm</title><p>Confirm your decision</p>") as gateway:
+        catcher = start_mailcatcher("--aws-gateway", gateway.url())
         subject = unique("cdk-link")
         cdk = "https://k2x9q1.execute-api.localhost:4566/dev//verification?action=approve&token=a%2Bb%2F%3D"
         msg = message(subject, f"Approve: {cdk}\n")
         msg.add_alternative(f'<p><a href="{cdk}">Approve</a></p>', subtype="html")
         catcher.send(msg)
         message_id = catcher.search(subject)["messages"][0]["ID"]
-        routed = f"{gateway.url}/_aws/execute-api/k2x9q1/dev//verification?action=approve&token=a%2Bb%2F%3D"
+        routed = f"{gateway.url()}/_aws/execute-api/k2x9q1/dev//verification?action=approve&token=a%2Bb%2F%3D"
         approval = requests.get(f"{catcher.url}/api/v1/message/{message_id}/approval", timeout=30).json()
         assert approval["Approve"][0]["URL"] == routed and approval["Approve"][0]["OriginalURL"] == cdk
 
@@ -205,6 +180,3 @@ def test_issue_12_a_cdk_link_in_mail_is_routed_to_the_local_gateway_and_opens(pl
             browser.close()
         assert [hit for hit in gateway.hits if hit != "/favicon.ico"] == [
             "/_aws/execute-api/k2x9q1/dev//verification?action=approve&token=a%2Bb%2F%3D"]
-    finally:
-        gateway.server.shutdown()
-        gateway.server.server_close()
