@@ -197,11 +197,10 @@ def decision_cases(api_path: str, real_token: str) -> list[Case]:
     return cases
 
 
-EXECUTIONS = "/workflows/api/machines/WaitForCallback/executions"
-
-
-def catcher_cases() -> list[Case]:
-    """The catcher's JSON API, its web UI and the Workflows page it serves."""
+def catcher_cases(machine: str) -> list[Case]:
+    """The catcher's JSON API, its web UI and the Workflows page it serves, with `machine` the deployed state
+    machine's name (NAME_PREFIX decides it)."""
+    executions = f"/workflows/api/machines/{machine}/executions"
     missing_id = "999999999"
     cases = [
         # Path traversal, raw and encoded, into every static mount and id parameter.
@@ -226,33 +225,33 @@ def catcher_cases() -> list[Case]:
         Case("unknown page", "GET", "/admin", 404, ""),
         Case("unknown execution", "GET", f"/workflows/no-such-execution-{uuid.uuid4().hex[:8]}", 404,
              "no execution"),
-        Case("unknown execution JSON", "GET", f"{EXECUTIONS}/nope-{uuid.uuid4().hex[:8]}", 404,
+        Case("unknown execution JSON", "GET", f"{executions}/nope-{uuid.uuid4().hex[:8]}", 404,
              "no execution with this name"),
         Case("unknown state machine JSON", "GET", "/workflows/api/machines/NoSuchMachine/executions/x", 404,
              "no state machine"),
         Case("state machine name with a space", "GET", "/workflows/api/machines/a%20b/executions/x", 400,
              "not a valid state machine"),
         Case("execution name not ASCII", "GET", "/workflows/%FF%FE", 404, "no execution"),
-        Case("execution name not ASCII, JSON", "GET", f"{EXECUTIONS}/%FF%FE", (404, 422), "execution"),
-        Case("execution name with NUL", "GET", f"{EXECUTIONS}/a%00b", 400, "not a valid execution"),
-        Case("execution name 5000 chars", "GET", f"{EXECUTIONS}/" + "A" * 5000, 400, "not a valid execution"),
-        Case("events for a bad name", "GET", "/workflows/api/events?machine=WaitForCallback&execution=a%01b", 400,
+        Case("execution name not ASCII, JSON", "GET", f"{executions}/%FF%FE", (404, 422), "execution"),
+        Case("execution name with NUL", "GET", f"{executions}/a%00b", 400, "not a valid execution"),
+        Case("execution name 5000 chars", "GET", f"{executions}/" + "A" * 5000, 400, "not a valid execution"),
+        Case("events for a bad name", "GET", f"/workflows/api/events?machine={machine}&execution=a%01b", 400,
              "not a valid execution"),
         Case("overview with a bad limit", "GET", "/workflows/api/overview?limit=9e9", 400, "limit"),
         Case("overview with a bad status", "GET", "/workflows/api/overview?status=DONE", 400, "status"),
         # Actions (start, answer, re-run): same-origin JSON only; bad bodies are 4xx.
-        Case("cross-site answer", "POST", f"{EXECUTIONS}/x/answer", 403, "refused", body=b'{"action":"success"}',
+        Case("cross-site answer", "POST", f"{executions}/x/answer", 403, "refused", body=b'{"action":"success"}',
              headers=(("Content-Type", "application/json"), ("Origin", "http://evil.example"),
                       ("Sec-Fetch-Site", "cross-site"))),
-        Case("form-encoded answer", "POST", f"{EXECUTIONS}/x/answer", 415, "JSON", body=b"action=success",
+        Case("form-encoded answer", "POST", f"{executions}/x/answer", 415, "JSON", body=b"action=success",
              headers=(("Content-Type", "application/x-www-form-urlencoded"),)),
-        Case("answer with deep JSON", "POST", f"{EXECUTIONS}/x/answer", 400, "not valid JSON", body=b"[" * 50000,
+        Case("answer with deep JSON", "POST", f"{executions}/x/answer", 400, "not valid JSON", body=b"[" * 50000,
              headers=(("Content-Type", "application/json"),)),
-        Case("answer with a bad action", "POST", f"{EXECUTIONS}/x/answer", 400, "action", body=b'{"action":"x"}',
+        Case("answer with a bad action", "POST", f"{executions}/x/answer", 400, "action", body=b'{"action":"x"}',
              headers=(("Content-Type", "application/json"),)),
-        Case("start with input not JSON", "POST", "/workflows/api/machines/WaitForCallback/executions", 400,
+        Case("start with input not JSON", "POST", executions, 400,
              "not valid JSON", body=b'{"input":"{nope"}', headers=(("Content-Type", "application/json"),)),
-        Case("start with a name LocalStack cannot read", "POST", "/workflows/api/machines/WaitForCallback/executions",
+        Case("start with a name LocalStack cannot read", "POST", executions,
              400, "name", body=b'{"name":"a:b"}', headers=(("Content-Type", "application/json"),)),
         # Tokens on the Workflows page's lookup.
         Case("lookup without token", "GET", "/workflows/lookup", 400, "no valid task token"),
@@ -278,7 +277,7 @@ def catcher_cases() -> list[Case]:
         Case("PATCH messages", "PATCH", "/api/v1/messages", 405, "Method Not Allowed"),
         Case("POST search", "POST", "/api/v1/search?query=a", 405, "Method Not Allowed"),
         Case("PUT workflows", "PUT", "/workflows", 405, "Method Not Allowed"),
-        Case("DELETE an execution", "DELETE", f"{EXECUTIONS}/x", 405, "Method Not Allowed"),
+        Case("DELETE an execution", "DELETE", f"{executions}/x", 405, "Method Not Allowed"),
         # Bodies: oversized, not UTF-8, wrong shapes.
         Case("30 MB delete body", "DELETE", "/api/v1/messages", 413, "too large", body=b"x" * (30 * MB)),
         Case("30 MB read-status body", "PUT", "/api/v1/messages", 413, "too large", body=b"x" * (30 * MB)),
@@ -326,7 +325,7 @@ def test_every_http_surface_answers_hostile_input_with_a_clear_4xx(request_appro
                       f"Subject: {sql_subject}\r\nFrom: a@example.com\r\nTo: b@example.com\r\n\r\nbody\r\n".encode())
     assert mail.wait(marker, timeout=30) is not None
     total_before = requests.get(f"{settings.mail_url}/api/v1/messages", params={"limit": 1}, timeout=30).json()
-    for case in catcher_cases():
+    for case in catcher_cases(workflow.load_outputs(settings)["state_machine_name"]):
         attempt(settings.mail_url, case)
         tried += 1
     for text in SQL_SEARCHES:
