@@ -1,34 +1,46 @@
-# LocalStack 4.14.0 with this project's LocalStack plugins (runtime executor `local`, SMTP mail relay),
-# started in host mode inside the container. The same image runs the one-shot bootstrap service.
+# LocalStack 4.14.0 with this project's LocalStack plugins (runtime executor `local`, SMTP mail relay, restart
+# journal), started in host mode inside the container. The same image runs the web UI and the bootstrap service.
 #
-# Build context: the repo root (see .dockerignore). Build arguments:
-#   BASE_IMAGE  any Debian-like image with CPython 3.13 and `python3 -m venv`
-#               (default python:3.13-slim; `make e2e-docker` passes a debootstrap-built local image)
-#   WHEELHOUSE  directory in the context with cp313 wheels for docker/requirements.txt
-#               (docker/make-wheelhouse.sh). With wheels there, pip never touches an index (air-gapped
-#               builds); the default, an empty directory, installs from the package index instead.
+# Build context: the repo root, source only (see .dockerignore). Build arguments:
+#   BASE_IMAGE    any Debian-like image with CPython 3.13 and `python3 -m venv`
+#                 (default python:3.13-slim; `make e2e-docker` passes a debootstrap-built local image)
+#   WHEELS_IMAGE  an image with cp313 wheels in /wheels for docker/requirements.txt
+#                 (docker/make-wheelhouse.sh builds callback-sandbox/wheelhouse:local). With wheels, pip never
+#                 touches an index (air-gapped builds), and the 100 MB of wheels travel once, as that image, not
+#                 with every build's context. The default, an empty stage, installs from the package index.
 # Every version comes from constraints.txt + docker/requirements.txt (the same lock as local mode).
 ARG BASE_IMAGE=python:3.13-slim
+ARG WHEELS_IMAGE=no-wheels
 
-FROM ${BASE_IMAGE} AS build
-ARG WHEELHOUSE=docker/no-wheelhouse
+FROM ${BASE_IMAGE} AS no-wheels
+RUN mkdir /wheels
+
+FROM ${WHEELS_IMAGE} AS wheels
+
+# The dependencies: rebuilt only when the lock or the wheels change.
+FROM ${BASE_IMAGE} AS deps
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
-RUN python3 -m venv /opt/venv
-COPY constraints.txt docker/requirements.txt /build/
-COPY ${WHEELHOUSE}/ /build/wheelhouse/
-# offline-pip: use the wheelhouse and no index when it has wheels.
+COPY --from=wheels /wheels/ /build/wheelhouse/
+# offline-pip: the wheelhouse and no index when it has wheels.
 RUN printf '%s\n' '#!/bin/sh' \
       'if ls /build/wheelhouse/*.whl >/dev/null 2>&1; then' \
-      '  exec /opt/venv/bin/pip install --no-index --find-links /build/wheelhouse "$@"; fi' \
-      'exec /opt/venv/bin/pip install "$@"' > /usr/local/bin/offline-pip \
+      '  exec /opt/venv/bin/pip "$@" --no-index --find-links /build/wheelhouse; fi' \
+      'exec /opt/venv/bin/pip "$@"' > /usr/local/bin/offline-pip \
  && chmod +x /usr/local/bin/offline-pip \
- && offline-pip -c /build/constraints.txt -r /build/requirements.txt
-# The plugin package last: it changes more often than the dependencies above.
+ && python3 -m venv /opt/venv
+COPY constraints.txt docker/requirements.txt /build/
+RUN offline-pip install -c /build/constraints.txt -r /build/requirements.txt
+
+# The plugin package as a wheel, so a change to it rebuilds one small layer, not the whole venv.
+FROM deps AS plugin
 COPY localstack-plugin/ /build/localstack-plugin/
-RUN offline-pip -c /build/constraints.txt --no-deps /build/localstack-plugin
+RUN offline-pip wheel --no-deps -c /build/constraints.txt -w /build/plugin /build/localstack-plugin
 
 FROM ${BASE_IMAGE}
-COPY --from=build /opt/venv /opt/venv
+COPY --from=deps /opt/venv /opt/venv
+COPY --from=plugin /build/plugin/ /tmp/plugin/
+RUN /opt/venv/bin/pip install --no-deps --no-index --no-cache-dir --disable-pip-version-check /tmp/plugin/*.whl \
+ && rm -rf /tmp/plugin
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     VIRTUAL_ENV=/opt/venv \
     PYTHONUNBUFFERED=1 \

@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# Build wheelhouse/ on the host: every Python package the docker images install, as wheels, resolved
-# with the project's lock (constraints.txt). The Dockerfiles then install with
-# `pip install --no-index --find-links /wheelhouse`, so images build without any package index.
+# Build wheelhouse/ on the host (every Python package the docker images install, as wheels, resolved with the
+# project's lock, constraints.txt), then the image callback-sandbox/wheelhouse:local that holds them in /wheels.
+# The Dockerfiles copy the wheels from that image (build argument WHEELS_IMAGE; `make up MODE=docker` passes it
+# when the image exists) and install with `pip install --no-index --find-links`, so images build without any
+# package index, and the wheels are sent to the engine once, not with every build's context.
 #
-# The wheels must match the images' Python: cp313 on Linux of the host's architecture. The Python
-# that runs `pip wheel` here must therefore be CPython 3.13 on Linux (the project venv is).
+# The wheels must match the images' Python: cp313 on Linux of the host's architecture. The Python that runs
+# `pip wheel` here must therefore be CPython 3.13 on Linux (the project venv is).
 #
 # Usage: docker/make-wheelhouse.sh
-# Env:   PYTHON      interpreter to run pip with   (default .venv/bin/python, else python3)
-#        WHEELHOUSE  output directory             (default wheelhouse)
+# Env:   PYTHON        interpreter to run pip with   (default .venv/bin/python, else python3)
+#        WHEELHOUSE    output directory             (default wheelhouse)
+#        WHEELS_IMAGE  image to build               (default callback-sandbox/wheelhouse:local; empty: none)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo_root"
 
 WHEELHOUSE="${WHEELHOUSE:-wheelhouse}"
+WHEELS_IMAGE="${WHEELS_IMAGE-callback-sandbox/wheelhouse:local}"
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
@@ -41,4 +45,28 @@ if ! "$PYTHON" -m pip wheel --disable-pip-version-check \
     grep -v 'is ignored: it is neither' "$log" | tail -n 20 >&2
     exit 1
 fi
+# A yanked release is one its authors withdrew: the lock must not pin one.
+if grep -q 'is a yanked version' "$log"; then
+    echo "error: the lock pins a yanked release:" >&2
+    grep -A1 'is a yanked version' "$log" >&2
+    exit 1
+fi
+# Wheels the lock no longer asks for (an older pin) would ride along in the image: drop them.
+used=$(grep -oE '(Saved|File was already downloaded) \S+\.whl' "$log" | sed -E 's|.*/||' | sort -u)
+for wheel in "$WHEELHOUSE"/*.whl; do
+    grep -qxF "$(basename "$wheel")" <<<"$used" || { echo "removing $(basename "$wheel") (not in the lock)"; rm -f "$wheel"; }
+done
 echo "$(find "$WHEELHOUSE" -name '*.whl' | wc -l) wheels in $WHEELHOUSE/ ($(du -sh "$WHEELHOUSE" | cut -f1))"
+
+[ -n "$WHEELS_IMAGE" ] || exit 0
+# The image is rebuilt only when the set of wheels changed (its label holds their digest).
+digest=$(cd "$WHEELHOUSE" && find . -maxdepth 1 -name '*.whl' -printf '%f %s\n' | sort | sha256sum | cut -c1-16)
+if [ "$(docker image inspect -f '{{index .Config.Labels "sandbox.wheels"}}' "$WHEELS_IMAGE" 2>/dev/null)" = "$digest" ]; then
+    echo "image $WHEELS_IMAGE holds these wheels already"
+    exit 0
+fi
+# Without the buildx plugin, recent docker clients need the classic builder asked for by name.
+docker buildx version >/dev/null 2>&1 || export DOCKER_BUILDKIT=0
+printf 'FROM scratch\nLABEL sandbox.wheels=%s\nCOPY *.whl /wheels/\n' "$digest" \
+    | docker build --quiet -t "$WHEELS_IMAGE" -f - "$WHEELHOUSE" >/dev/null
+echo "image $WHEELS_IMAGE built ($(docker image inspect -f '{{.Size}}' "$WHEELS_IMAGE" | awk '{printf "%d MB", $1/1e6}'))"
