@@ -26,7 +26,7 @@ from sandbox.compose import (
 )
 from sandbox.config import Settings, ensure_private_dir
 from sandbox.deployment import deployed_into_running
-from sandbox.services import ServiceError, wait_url
+from sandbox.services import ServiceError, url_ready, wait_url
 
 Step = Callable[[str], Callable[[], None]]
 DEPLOY_TIMEOUT = 180
@@ -167,16 +167,29 @@ def running() -> bool:
 
 
 def status_rows(settings: Settings) -> list[tuple[str, str, str, str, str]]:
-    """(service, state, container, health URL, logs) for `make status`."""
+    """(service, state, container, health URL, logs) for `make status`. The state is checked now, not read
+    from Docker's health status, which lags by up to a healthcheck interval."""
     current = by_service(containers())
     urls = {"localstack": f"{settings.localstack_url}/_localstack/health", "mailcatcher": f"{settings.mail_url}/readyz",
-            "bootstrap": "(healthcheck: deployed into this LocalStack)"}
+            "bootstrap": "(deployed into the LocalStack running now)"}
     rows = []
     for service in SERVICES:
         container = current.get(service)
-        rows.append((service, container.state() if container else "stopped", container.name if container else "-",
-                     urls[service], f"docker logs {container.name}" if container else "-"))
+        if container is None:
+            rows.append((service, "stopped", "-", urls[service], "-"))
+            continue
+        if not container.running:
+            state = container.status
+        elif service == "bootstrap":
+            deployed = deployed_into_running(settings, deployer=container.id[:12])
+            state = "running (deployed)" if deployed else "running (deploying)"
+        else:
+            state = "running (healthy)" if url_ready(urls[service]) else "running (not answering yet)"
+        rows.append((service, state, container.name, urls[service], f"docker logs {container.name}"))
     return rows
+
+
+HEALTHY_STATES = ("running (healthy)", "running (deployed)")
 
 
 def logs(settings: Settings, follow: bool) -> int:

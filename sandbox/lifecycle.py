@@ -157,7 +157,7 @@ def status(settings: Settings) -> int:
     if mode == "docker":
         rows = docker_mode.status_rows(settings)
         table(("service", "state", "container", "health URL", "logs"), rows)
-        healthy = all(row[1].startswith("running (healthy") for row in rows)
+        healthy = all(row[1] in docker_mode.HEALTHY_STATES for row in rows)
     else:
         rows, healthy = [], True
         for service in local_services(settings):
