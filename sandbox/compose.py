@@ -44,8 +44,10 @@ def docker(*args: str, check: bool = False, timeout: float = 60) -> subprocess.C
 
 
 def last_line(text: str | None) -> str:
-    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "(no output)"
+    """The line of a client's error output that says what went wrong (compose 1.29 ends with a summary)."""
+    lines = [line.strip() for line in (text or "").strip().splitlines() if line.strip()]
+    telling = [line for line in lines if "rror" in line and not line.startswith("Encountered errors")]
+    return (telling or lines or ["(no output)"])[-1]
 
 
 def engine_available() -> bool:

@@ -96,9 +96,21 @@ class DockerSandbox:
 
     def waiting_request(self) -> str:
         """Start a request and wait until it waits for its approval (its email arrived)."""
-        started = workflow.start(self.settings, {"title": f"docker lifecycle {uuid.uuid4().hex[:8]}"})
+        try:
+            started = workflow.start(self.settings, {"title": f"docker lifecycle {uuid.uuid4().hex[:8]}"})
+        except Exception as error:
+            raise AssertionError(f"{error}\n{self.diagnostics()}") from error
         self.wait_mail(started.name)
         return started.name
+
+    def diagnostics(self) -> str:
+        """What the containers say, for a failure message."""
+        parts = [self.make("status", check=False).stdout]
+        for name, container in self.containers().items():
+            logs = subprocess.run(["docker", "logs", "--tail", "25", name], capture_output=True, text=True)
+            parts.append(f"--- {name} {container['State']['Status']} since {container['State']['StartedAt']}\n"
+                         + logs.stdout[-3000:] + logs.stderr[-3000:])
+        return "\n".join(parts)
 
     def approve_flow(self) -> None:
         name = self.waiting_request()

@@ -233,3 +233,11 @@ def test_compose_client_accepts_the_file(client: list[str], files: list[Path]) -
     assert set(rendered) == EXPECTED_SERVICES
     assert _published_ports(rendered["localstack"]) == {("127.0.0.1", "14566", "4566")}
     assert rendered["localstack"]["environment"]["LOCALSTACK_HOST"] == "localhost:14566"
+
+
+def test_plain_compose_and_make_use_one_project_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sandbox import compose
+
+    monkeypatch.delenv("COMPOSE_PROJECT_NAME", raising=False)
+    lines = (REPO_ROOT / ".env").read_text().splitlines()
+    assert f"COMPOSE_PROJECT_NAME={compose.project()}" in lines
