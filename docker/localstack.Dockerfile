@@ -5,17 +5,25 @@
 #   BASE_IMAGE    any Debian-like image with CPython 3.13 and `python3 -m venv`
 #                 (default python:3.13-slim; `make e2e-docker` passes a debootstrap-built local image)
 #   WHEELS_IMAGE  an image with cp313 wheels in /wheels for docker/requirements.txt
-#                 (docker/make-wheelhouse.sh builds callback-sandbox/wheelhouse:local). With wheels, pip never
-#                 touches an index (air-gapped builds), and the 100 MB of wheels travel once, as that image, not
-#                 with every build's context. The default, an empty stage, installs from the package index.
-# Every version comes from constraints.txt + docker/requirements.txt (the same lock as local mode).
+#                 (callback-sandbox/wheelhouse:local, from docker/make-wheelhouse.sh's folder). With wheels, pip
+#                 never touches an index (air-gapped builds). The default, an empty stage: the package index.
+#   NODE_SDKS_IMAGE  an image with the Node.js runtimes' AWS SDKs in /node-sdks (callback-sandbox/node-sdks:local,
+#                 from `make install`'s npm ci). The default, an empty stage: Node.js functions without the SDKs.
+# Both travel once, as images (sandbox/build_images.py), not with every build's context. Every Python version
+# comes from constraints.txt + docker/requirements.txt (the same lock as local mode).
 ARG BASE_IMAGE=python:3.13-slim
 ARG WHEELS_IMAGE=no-wheels
+ARG NODE_SDKS_IMAGE=no-node-sdks
 
 FROM ${BASE_IMAGE} AS no-wheels
 RUN mkdir /wheels
 
+FROM ${BASE_IMAGE} AS no-node-sdks
+RUN mkdir /node-sdks
+
 FROM ${WHEELS_IMAGE} AS wheels
+
+FROM ${NODE_SDKS_IMAGE} AS node-sdks
 
 # The dependencies: rebuilt only when the lock or the wheels change.
 FROM ${BASE_IMAGE} AS deps
@@ -51,7 +59,7 @@ ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 RUN command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs \
       && rm -rf /var/lib/apt/lists/*; } || echo "warning: no Node.js in this image" >&2
 # The AWS SDKs the Node.js runtimes bundle, as `make install` put them into the checkout (npm ci).
-COPY localstack-plugin/sandbox_localstack/node/ /opt/lambda-node/
+COPY --from=node-sdks /node-sdks/ /opt/lambda-node/
 ENV SANDBOX_NODE_SDK_HOME=/opt/lambda-node
 # The project's own code (bootstrap, lambdas, sandbox settings) as in a checkout; REPO_ROOT is /app.
 WORKDIR /app

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Build wheelhouse/ on the host (every Python package the docker images install, as wheels, resolved with the
-# project's lock, constraints.txt), then the image callback-sandbox/wheelhouse:local that holds them in /wheels.
-# The Dockerfiles copy the wheels from that image (build argument WHEELS_IMAGE; `make up MODE=docker` passes it
-# when the image exists) and install with `pip install --no-index --find-links`, so images build without any
-# package index, and the wheels are sent to the engine once, not with every build's context.
+# Build wheelhouse/ on the host: every Python package the docker images install, as wheels, resolved with the
+# project's lock (constraints.txt). `make up MODE=docker` turns the folder into the image
+# callback-sandbox/wheelhouse:local (sandbox/build_images.py, again only when the wheels change); the Dockerfiles
+# copy the wheels from it (build argument WHEELS_IMAGE) and install with `pip install --no-index --find-links`,
+# so images build without any package index, and the wheels reach the engine once, not with every build.
 #
 # The wheels must match the images' Python: cp313 on Linux of the host's architecture. The Python that runs
 # `pip wheel` here must therefore be CPython 3.13 on Linux (the project venv is).
@@ -11,14 +11,12 @@
 # Usage: docker/make-wheelhouse.sh
 # Env:   PYTHON        interpreter to run pip with   (default .venv/bin/python, else python3)
 #        WHEELHOUSE    output directory             (default wheelhouse)
-#        WHEELS_IMAGE  image to build               (default callback-sandbox/wheelhouse:local; empty: none)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo_root"
 
 WHEELHOUSE="${WHEELHOUSE:-wheelhouse}"
-WHEELS_IMAGE="${WHEELS_IMAGE-callback-sandbox/wheelhouse:local}"
 if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
@@ -58,15 +56,3 @@ for wheel in "$WHEELHOUSE"/*.whl; do
 done
 echo "$(find "$WHEELHOUSE" -name '*.whl' | wc -l) wheels in $WHEELHOUSE/ ($(du -sh "$WHEELHOUSE" | cut -f1))"
 
-[ -n "$WHEELS_IMAGE" ] || exit 0
-# The image is rebuilt only when the set of wheels changed (its label holds their digest).
-digest=$(cd "$WHEELHOUSE" && find . -maxdepth 1 -name '*.whl' -printf '%f %s\n' | sort | sha256sum | cut -c1-16)
-if [ "$(docker image inspect -f '{{index .Config.Labels "sandbox.wheels"}}' "$WHEELS_IMAGE" 2>/dev/null)" = "$digest" ]; then
-    echo "image $WHEELS_IMAGE holds these wheels already"
-    exit 0
-fi
-# Without the buildx plugin, recent docker clients need the classic builder asked for by name.
-docker buildx version >/dev/null 2>&1 || export DOCKER_BUILDKIT=0
-printf 'FROM scratch\nLABEL sandbox.wheels=%s\nCOPY *.whl /wheels/\n' "$digest" \
-    | docker build --quiet -t "$WHEELS_IMAGE" -f - "$WHEELHOUSE" >/dev/null
-echo "image $WHEELS_IMAGE built ($(docker image inspect -f '{{.Size}}' "$WHEELS_IMAGE" | awk '{printf "%d MB", $1/1e6}'))"

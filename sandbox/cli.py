@@ -158,14 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     mode_default = os.environ.get("MODE", "auto")
-    p = add("up", cmd_up, "start the services and deploy the pipeline (idempotent)")
+    p = add("up", cmd_up, "start the services and deploy the pipeline: ports checked first, a second run changes "
+            "nothing, what a crash or rebuild lost is said")
     p.add_argument("--mode", choices=MODES, default=mode_default, help="where services run (default: %(default)s)")
     p.add_argument("--no-deploy", action="store_true",
                    help="start the services only, without the demo pipeline (room for your own stack; "
                         "make up PIPELINE=none)")
-    p = add("down", cmd_down, "stop everything `up` started (safe to run twice)")
+    p = add("down", cmd_down, "stop everything `up` started, saying what that drops (safe to run twice)")
     p.add_argument("--mode", choices=MODES, default=mode_default, help="default: the mode that is running")
-    add("status", cmd_status, "show what runs where; exit 3 when a service is unhealthy")
+    add("status", cmd_status, "show what runs where, its health, and what LocalStack has deployed and running now; "
+        "exit 3 when unhealthy")
     p = add("logs", cmd_logs, "show the end of the service logs")
     p.add_argument("service", nargs="?", help="localstack or mailcatcher (default: both)")
     p.add_argument("-n", "--lines", type=int, default=40, help="lines per log (default: %(default)s)")

@@ -17,12 +17,12 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from sandbox import build_images
 from sandbox.config import REPO_ROOT, Settings
 from sandbox.services import ServiceError
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 SERVICES = ("localstack", "mailcatcher", "bootstrap")
-WHEELS_IMAGE = "callback-sandbox/wheelhouse:local"
 LOCAL_BASE_IMAGE = "callback-sandbox/python-base:trixie"
 _LABEL = "com.docker.compose"
 # Compose 1.29 renames a container it replaces to `<12 hex>_<name>` and leaves it when the new one fails to start.
@@ -77,11 +77,13 @@ def compose_env(settings: Settings) -> dict[str, str]:
         "MAILCATCHER_PORT": str(settings.mail_http_port),
         "SANDBOX_HOME": str(settings.home),
     }
-    # An air-gapped machine (docker/make-base-image.sh, docker/make-wheelhouse.sh) builds from local parts.
+    # An air-gapped machine (docker/make-base-image.sh, docker/make-wheelhouse.sh) builds from local parts, and
+    # the wheels and Node.js SDKs come from their own images (sandbox/build_images.py) when those exist.
     if "SANDBOX_BASE_IMAGE" not in env and image_id(LOCAL_BASE_IMAGE):
         env["SANDBOX_BASE_IMAGE"] = LOCAL_BASE_IMAGE
-    if "SANDBOX_WHEELS_IMAGE" not in env and image_id(WHEELS_IMAGE):
-        env["SANDBOX_WHEELS_IMAGE"] = WHEELS_IMAGE
+    for side in build_images.IMAGES:
+        if side.env not in env and image_id(side.tag):
+            env[side.env] = side.tag
     return env
 
 

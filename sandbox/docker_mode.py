@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sandbox import restarts
+from sandbox import build_images, restarts
 from sandbox.compose import (
     SERVICES,
     Container,
@@ -49,6 +49,7 @@ def up(settings: Settings, say: Callable[[str], None], step: Step) -> set[str]:
     _remove_leftovers(found, say)
     before = by_service(found)
 
+    build_images.ensure(say)
     done = step(f"building images (log: {settings.home / 'docker-build.log'})")
     _build(settings)
     done()

@@ -118,9 +118,10 @@ def test_dockerfile_base_image_is_an_argument_with_a_pinned_default() -> None:
     for line in text.splitlines():
         if line.startswith("FROM "):
             words = line.split()
-            assert words[1] in ("${BASE_IMAGE}", "${WHEELS_IMAGE}", *stages), line
+            assert words[1] in ("${BASE_IMAGE}", "${WHEELS_IMAGE}", "${NODE_SDKS_IMAGE}", *stages), line
             stages += words[3:4]
     assert re.search(r"^ARG WHEELS_IMAGE=no-wheels$", text, re.MULTILINE) and "no-wheels" in stages
+    assert re.search(r"^ARG NODE_SDKS_IMAGE=no-node-sdks$", text, re.MULTILINE) and "no-node-sdks" in stages
     assert "--no-index --find-links" in text
 
 
@@ -134,7 +135,7 @@ def test_the_build_context_is_the_source_without_wheels_or_local_state() -> None
     assert {"lambdas/decide.py", "sandbox/deployer.py", "localstack-plugin/pyproject.toml", "constraints.txt",
             "docker/requirements.txt", "mailcatcher/requirements.txt"} <= sent
     assert not [p for p in sent if p.startswith(("wheelhouse", ".venv", ".sandbox", ".git/", "test-artifacts"))]
-    assert not [p for p in sent if p.endswith(".whl")]
+    assert not [p for p in sent if p.endswith(".whl") or "node_modules" in p]
     size = sum((REPO_ROOT / p).stat().st_size for p in sent if (REPO_ROOT / p).is_file())
     assert size < 5 * 1024 * 1024, f"{size / 1e6:.1f} MB of build context"
 
