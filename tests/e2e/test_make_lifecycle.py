@@ -154,6 +154,7 @@ def test_up_without_the_demo_leaves_room_for_a_users_stack(sandbox: MakeSandbox)
 def test_a_busy_port_is_named_with_its_process_and_nothing_starts(sandbox: MakeSandbox) -> None:
     sandbox.make("down")
     with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the catcher's closed connections linger
         holder.bind(("127.0.0.1", sandbox.settings.mail_http_port))
         holder.listen()
         busy = sandbox.make("up", check=False)
