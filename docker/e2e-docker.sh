@@ -50,7 +50,22 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-# 2. Engine: use one that answers; else start dockerd ourselves (root only).
+cleanup() {
+    local rc=$?
+    if [ -n "$sandbox_started" ]; then
+        log "make down MODE=docker"
+        make down MODE=docker || true
+    fi
+    if [ -n "$started_dockerd" ] && [ "${KEEP_DOCKERD:-0}" != 1 ]; then
+        log "stopping the dockerd this script started (pid $started_dockerd)"
+        kill "$started_dockerd" 2>/dev/null || true
+        wait "$started_dockerd" 2>/dev/null || true
+    fi
+    exit "$rc"
+}
+sandbox_started=""
+
+# 2. Engine: use one that answers; else start dockerd ourselves (root only), stopped again on any exit.
 started_dockerd=""
 dockerd_log="${TMPDIR:-/tmp}/e2e-docker-dockerd.log"
 if ! engine_answers && [ "${E2E_DOCKER_DRY_RUN:-0}" != 1 ]; then
@@ -60,6 +75,7 @@ if ! engine_answers && [ "${E2E_DOCKER_DRY_RUN:-0}" != 1 ]; then
     log "starting dockerd (log: $dockerd_log)"
     dockerd >"$dockerd_log" 2>&1 &
     started_dockerd=$!
+    trap cleanup EXIT
     for _ in $(seq 1 60); do
         docker info >/dev/null 2>&1 && break
         kill -0 "$started_dockerd" 2>/dev/null || break
@@ -81,18 +97,6 @@ else
 fi
 echo "engine: $(docker version -f '{{.Server.Version}}'), compose: $("${compose[@]}" version --short 2>/dev/null || true)"
 
-cleanup() {
-    local rc=$?
-    log "make down MODE=docker"
-    make down MODE=docker || true
-    if [ -n "$started_dockerd" ] && [ "${KEEP_DOCKERD:-0}" != 1 ]; then
-        log "stopping the dockerd this script started (pid $started_dockerd)"
-        kill "$started_dockerd" 2>/dev/null || true
-        wait "$started_dockerd" 2>/dev/null || true
-    fi
-    exit "$rc"
-}
-
 # 3. Base image: given, else debootstrap (root), else whatever python:3.13-slim the engine has or can pull.
 if [ -z "${SANDBOX_BASE_IMAGE:-}" ]; then
     if [ "$uid" -eq 0 ] && have debootstrap; then
@@ -112,6 +116,7 @@ log "wheelhouse"
 docker/make-wheelhouse.sh
 
 trap cleanup EXIT
+sandbox_started=1
 
 # 5. Up (builds the images), the end-to-end tests against it, the docker-mode lifecycle on a project of its own.
 log "make up MODE=docker"
