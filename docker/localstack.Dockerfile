@@ -54,10 +54,12 @@ ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app
-# Node.js for Node.js Lambda functions: Debian's nodejs is in the debootstrap base image; other bases get it from
-# their package mirror when one answers (without it, Node.js functions fail with a message saying what to install).
-RUN command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs \
-      && rm -rf /var/lib/apt/lists/*; } || echo "warning: no Node.js in this image" >&2
+# Node.js for Node.js Lambda functions, and zip, which LocalStack's CloudFormation uses to pack inline function
+# code: both are in the debootstrap base image; other bases get them from their package mirror when one answers
+# (without Node.js, Node.js functions fail with a message saying what to install).
+RUN { command -v node && command -v zip; } >/dev/null || { apt-get update -qq \
+      && apt-get install -y -qq --no-install-recommends nodejs zip && rm -rf /var/lib/apt/lists/*; } \
+    || echo "warning: no Node.js or zip in this image" >&2
 # The AWS SDKs the Node.js runtimes bundle, as `make install` put them into the checkout (npm ci).
 COPY --from=node-sdks /node-sdks/ /opt/lambda-node/
 ENV SANDBOX_NODE_SDK_HOME=/opt/lambda-node
