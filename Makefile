@@ -48,14 +48,14 @@ $(STAMP): pyproject.toml constraints.txt localstack-plugin/pyproject.toml $(adds
 	fi
 	@touch $@
 
-up: $(STAMP) ## start LocalStack + mail catcher and deploy the pipeline (MODE=...; PIPELINE=none: services only)
+up: $(STAMP) ## start LocalStack + mail catcher, deploy the pipeline (MODE=...; PIPELINE=none: services only); ports checked first, a second run changes nothing
 	@case "$(PIPELINE)" in demo) $(SANDBOX) up --mode $(MODE);; none) $(SANDBOX) up --mode $(MODE) --no-deploy;; \
 	  *) echo "PIPELINE must be demo or none, not '$(PIPELINE)'" >&2; exit 2;; esac
 
-down: ## stop everything `make up` started (safe to run twice)
+down: ## stop everything `make up` started, saying what that drops (safe to run twice)
 	@if [ -x $(SANDBOX) ]; then $(SANDBOX) down; else echo "Nothing was running (no $(VENV))."; fi
 
-status: $(STAMP) ## show services, pids, health and the deployed pipeline
+status: $(STAMP) ## show services, health, and what LocalStack has deployed and running now
 	@$(SANDBOX) status
 
 logs: $(STAMP) ## show the end of the service logs
@@ -104,7 +104,7 @@ e2e: $(STAMP) ## end-to-end approval tests against the running sandbox (started 
 e2e-template: $(STAMP) ## the approval tests against the CloudFormation template, deployed through LocalStack
 	E2E_PIPELINE=template $(PYTEST) tests/e2e/test_approval_flow.py
 
-e2e-docker: $(STAMP) ## docker mode end to end: engine, local base image, wheelhouse, build, up, e2e, down
+e2e-docker: $(STAMP) ## docker mode end to end: Docker installed/started where possible, base image, wheels, up, e2e + lifecycle, down
 	@bash docker/e2e-docker.sh
 
 bench: $(STAMP) ## benchmark: latency per stage, load, memory, start-up, catcher vs MailDev (BENCH_QUICK=1)

@@ -1,45 +1,67 @@
-# LocalStack 4.14.0 with this project's LocalStack plugins (runtime executor `local`, SMTP mail relay),
-# started in host mode inside the container. The same image runs the one-shot bootstrap service.
+# LocalStack 4.14.0 with this project's LocalStack plugins (runtime executor `local`, SMTP mail relay, restart
+# journal), started in host mode inside the container. The same image runs the web UI and the bootstrap service.
 #
-# Build context: the repo root (see .dockerignore). Build arguments:
-#   BASE_IMAGE  any Debian-like image with CPython 3.13 and `python3 -m venv`
-#               (default python:3.13-slim; `make e2e-docker` passes a debootstrap-built local image)
-#   WHEELHOUSE  directory in the context with cp313 wheels for docker/requirements.txt
-#               (docker/make-wheelhouse.sh). With wheels there, pip never touches an index (air-gapped
-#               builds); the default, an empty directory, installs from the package index instead.
-# Every version comes from constraints.txt + docker/requirements.txt (the same lock as local mode).
+# Build context: the repo root, source only (see .dockerignore). Build arguments:
+#   BASE_IMAGE    any Debian-like image with CPython 3.13 and `python3 -m venv`
+#                 (default python:3.13-slim; `make e2e-docker` passes a debootstrap-built local image)
+#   WHEELS_IMAGE  an image with cp313 wheels in /wheels for docker/requirements.txt
+#                 (callback-sandbox/wheelhouse:local, from docker/make-wheelhouse.sh's folder). With wheels, pip
+#                 never touches an index (air-gapped builds). The default, an empty stage: the package index.
+#   NODE_SDKS_IMAGE  an image with the Node.js runtimes' AWS SDKs in /node-sdks (callback-sandbox/node-sdks:local,
+#                 from `make install`'s npm ci). The default, an empty stage: Node.js functions without the SDKs.
+# Both travel once, as images (sandbox/build_images.py), not with every build's context. Every Python version
+# comes from constraints.txt + docker/requirements.txt (the same lock as local mode).
 ARG BASE_IMAGE=python:3.13-slim
+ARG WHEELS_IMAGE=no-wheels
+ARG NODE_SDKS_IMAGE=no-node-sdks
 
-FROM ${BASE_IMAGE} AS build
-ARG WHEELHOUSE=docker/no-wheelhouse
+FROM ${BASE_IMAGE} AS no-wheels
+RUN mkdir /wheels
+
+FROM ${BASE_IMAGE} AS no-node-sdks
+RUN mkdir /node-sdks
+
+FROM ${WHEELS_IMAGE} AS wheels
+
+FROM ${NODE_SDKS_IMAGE} AS node-sdks
+
+# The dependencies: rebuilt only when the lock or the wheels change.
+FROM ${BASE_IMAGE} AS deps
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
-RUN python3 -m venv /opt/venv
-COPY constraints.txt docker/requirements.txt /build/
-COPY ${WHEELHOUSE}/ /build/wheelhouse/
-# offline-pip: use the wheelhouse and no index when it has wheels.
+COPY --from=wheels /wheels/ /build/wheelhouse/
+# offline-pip: the wheelhouse and no index when it has wheels.
 RUN printf '%s\n' '#!/bin/sh' \
       'if ls /build/wheelhouse/*.whl >/dev/null 2>&1; then' \
-      '  exec /opt/venv/bin/pip install --no-index --find-links /build/wheelhouse "$@"; fi' \
-      'exec /opt/venv/bin/pip install "$@"' > /usr/local/bin/offline-pip \
+      '  exec /opt/venv/bin/pip "$@" --no-index --find-links /build/wheelhouse; fi' \
+      'exec /opt/venv/bin/pip "$@"' > /usr/local/bin/offline-pip \
  && chmod +x /usr/local/bin/offline-pip \
- && offline-pip -c /build/constraints.txt -r /build/requirements.txt
-# The plugin package last: it changes more often than the dependencies above.
+ && python3 -m venv /opt/venv
+COPY constraints.txt docker/requirements.txt /build/
+RUN offline-pip install -c /build/constraints.txt -r /build/requirements.txt
+
+# The plugin package as a wheel, so a change to it rebuilds one small layer, not the whole venv.
+FROM deps AS plugin
 COPY localstack-plugin/ /build/localstack-plugin/
-RUN offline-pip -c /build/constraints.txt --no-deps /build/localstack-plugin
+RUN offline-pip wheel --no-deps -c /build/constraints.txt -w /build/plugin /build/localstack-plugin
 
 FROM ${BASE_IMAGE}
-COPY --from=build /opt/venv /opt/venv
+COPY --from=deps /opt/venv /opt/venv
+COPY --from=plugin /build/plugin/ /tmp/plugin/
+RUN /opt/venv/bin/pip install --no-deps --no-index --no-cache-dir --disable-pip-version-check /tmp/plugin/*.whl \
+ && rm -rf /tmp/plugin
 ENV PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     VIRTUAL_ENV=/opt/venv \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH=/app
-# Node.js for Node.js Lambda functions: Debian's nodejs is in the debootstrap base image; other bases get it from
-# their package mirror when one answers (without it, Node.js functions fail with a message saying what to install).
-RUN command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs \
-      && rm -rf /var/lib/apt/lists/*; } || echo "warning: no Node.js in this image" >&2
+# Node.js for Node.js Lambda functions, and zip, which LocalStack's CloudFormation uses to pack inline function
+# code: both are in the debootstrap base image; other bases get them from their package mirror when one answers
+# (without Node.js, Node.js functions fail with a message saying what to install).
+RUN { command -v node && command -v zip; } >/dev/null || { apt-get update -qq \
+      && apt-get install -y -qq --no-install-recommends nodejs zip && rm -rf /var/lib/apt/lists/*; } \
+    || echo "warning: no Node.js or zip in this image" >&2
 # The AWS SDKs the Node.js runtimes bundle, as `make install` put them into the checkout (npm ci).
-COPY localstack-plugin/sandbox_localstack/node/ /opt/lambda-node/
+COPY --from=node-sdks /node-sdks/ /opt/lambda-node/
 ENV SANDBOX_NODE_SDK_HOME=/opt/lambda-node
 # The project's own code (bootstrap, lambdas, sandbox settings) as in a checkout; REPO_ROOT is /app.
 WORKDIR /app

@@ -15,9 +15,11 @@ DEBIAN_SUITE="${DEBIAN_SUITE:-trixie}"
 DOCKER="${DOCKER:-docker}"
 # python3-venv: the images install into a venv (Debian's python3 is "externally managed", PEP 668).
 # nodejs: the `local` Lambda executor runs Node.js functions on it.
-PACKAGES="python3,python3-venv,ca-certificates,nodejs"
+# zip: LocalStack's CloudFormation packs a function's inline code (ZipFile) with the zip command.
+PACKAGES="python3,python3-venv,ca-certificates,nodejs,zip"
 
-if "$DOCKER" image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+# An image from an older package list is built again (its label says which packages it has).
+if [ "$("$DOCKER" image inspect -f '{{index .Config.Labels "sandbox.packages"}}' "$BASE_IMAGE" 2>/dev/null)" = "$PACKAGES" ]; then
     echo "base image $BASE_IMAGE exists; nothing to do"
     exit 0
 fi
@@ -69,6 +71,7 @@ tar --numeric-owner -C "$rootfs" -c . | "$DOCKER" import \
     --change 'ENV LANG=C.UTF-8' \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["python3"]' \
+    --change "LABEL sandbox.packages=$PACKAGES" \
     --message "debootstrap $DEBIAN_SUITE minbase + $PACKAGES" \
     - "$BASE_IMAGE" >/dev/null
 

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Build wheelhouse/ on the host: every Python package the docker images install, as wheels, resolved
-# with the project's lock (constraints.txt). The Dockerfiles then install with
-# `pip install --no-index --find-links /wheelhouse`, so images build without any package index.
+# Build wheelhouse/ on the host: every Python package the docker images install, as wheels, resolved with the
+# project's lock (constraints.txt). `make up MODE=docker` turns the folder into the image
+# callback-sandbox/wheelhouse:local (sandbox/build_images.py, again only when the wheels change); the Dockerfiles
+# copy the wheels from it (build argument WHEELS_IMAGE) and install with `pip install --no-index --find-links`,
+# so images build without any package index, and the wheels reach the engine once, not with every build.
 #
-# The wheels must match the images' Python: cp313 on Linux of the host's architecture. The Python
-# that runs `pip wheel` here must therefore be CPython 3.13 on Linux (the project venv is).
+# The wheels must match the images' Python: cp313 on Linux of the host's architecture. The Python that runs
+# `pip wheel` here must therefore be CPython 3.13 on Linux (the project venv is).
 #
 # Usage: docker/make-wheelhouse.sh
-# Env:   PYTHON      interpreter to run pip with   (default .venv/bin/python, else python3)
-#        WHEELHOUSE  output directory             (default wheelhouse)
+# Env:   PYTHON        interpreter to run pip with   (default .venv/bin/python, else python3)
+#        WHEELHOUSE    output directory             (default wheelhouse)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,4 +43,16 @@ if ! "$PYTHON" -m pip wheel --disable-pip-version-check \
     grep -v 'is ignored: it is neither' "$log" | tail -n 20 >&2
     exit 1
 fi
+# A yanked release is one its authors withdrew: the lock must not pin one.
+if grep -q 'is a yanked version' "$log"; then
+    echo "error: the lock pins a yanked release:" >&2
+    grep -A1 'is a yanked version' "$log" >&2
+    exit 1
+fi
+# Wheels the lock no longer asks for (an older pin) would ride along in the image: drop them.
+used=$(grep -oE '(Saved|File was already downloaded) \S+\.whl' "$log" | sed -E 's|.*/||' | sort -u)
+for wheel in "$WHEELHOUSE"/*.whl; do
+    grep -qxF "$(basename "$wheel")" <<<"$used" || { echo "removing $(basename "$wheel") (not in the lock)"; rm -f "$wheel"; }
+done
 echo "$(find "$WHEELHOUSE" -name '*.whl' | wc -l) wheels in $WHEELHOUSE/ ($(du -sh "$WHEELHOUSE" | cut -f1))"
+

@@ -10,17 +10,15 @@ import argparse
 import json
 import os
 import sys
-import time
 import webbrowser
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from sandbox import commands, docker_mode
-from sandbox.config import Settings
+from sandbox import commands, docker_mode, lifecycle
+from sandbox.config import PRIVATE_UMASK, Settings
 from sandbox.services import ServiceError, local_services, url_ready
 from sandbox.terminal import say, table
 
-MODES = ("local", "docker", "auto")
+MODES = lifecycle.MODES
 
 
 class UserError(Exception):
@@ -31,93 +29,19 @@ def _say(message: str) -> None:
     say(message)
 
 
-def _step(label: str) -> Callable[[], None]:
-    started = time.monotonic()
-    print(f"  {label} …", end="", flush=True)
-
-    def done() -> None:
-        print(f" ok ({time.monotonic() - started:.1f} s)", flush=True)
-
-    return done
-
-
-def resolve_mode(requested: str, settings: Settings) -> str:
-    """auto: the mode already running, else docker when an engine answers, else local."""
-    if requested not in MODES:
-        raise UserError(f"MODE must be one of {', '.join(MODES)}, not {requested!r}")
-    if requested != "auto":
-        return requested
-    recorded = _recorded_mode(settings)
-    if recorded:
-        return recorded
-    return "docker" if docker_mode.engine_available() else "local"
-
-
-def _mode_file(settings: Settings) -> Path:
-    return settings.home / "mode"
-
-
-def _recorded_mode(settings: Settings) -> str | None:
-    try:
-        mode = _mode_file(settings).read_text().strip()
-    except OSError:
-        return None
-    return mode if mode in ("local", "docker") else None
-
-
 def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
-    mode = resolve_mode(args.mode, settings)
+    mode = lifecycle.choose(args.mode, settings)
     if args.no_deploy and mode == "docker":
         raise UserError("--no-deploy (PIPELINE=none) works in local mode only: docker mode's bootstrap service "
                         "always deploys the demo (use MODE=local, or NAME_PREFIX to keep its names apart)")
-    recorded = _recorded_mode(settings)
-    if recorded and recorded != mode and _anything_running(recorded, settings):
-        raise UserError(f"the sandbox is running in {recorded} mode; run `make down` first")
-    settings.home.mkdir(parents=True, exist_ok=True)
-    _mode_file(settings).write_text(mode + "\n")
-    started = time.monotonic()
-    _say(f"Starting Callback Sandbox ({mode} mode)")
-    if mode == "docker":
-        docker_mode.up(settings, progress=_step)
-    else:
-        for service in local_services(settings):
-            already = service.pid()
-            done = _step(f"{service.spec.name} (already running, pid {already})" if already else service.spec.name)
-            service.start()
-            service.wait_ready(timeout=90)
-            done()
-        if not args.no_deploy:
-            done = _step("deploying the pipeline")
-            from bootstrap import deploy
-
-            deploy(settings)
-            done()
-    _say(f"Ready in {time.monotonic() - started:.1f} s")
+    lifecycle.up(settings, mode, deploy=not args.no_deploy)
     _print_endpoints(settings, mode)
     return 0
 
 
-def _anything_running(mode: str, settings: Settings) -> bool:
-    if mode == "docker":
-        return docker_mode.running(settings)
-    return any(service.pid() is not None for service in local_services(settings))
-
-
 def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
-    mode = _recorded_mode(settings) if args.mode == "auto" else resolve_mode(args.mode, settings)
-    stopped = False
-    if mode == "docker":
-        stopped = docker_mode.down(settings)
-    else:
-        # Stop in reverse start order so LocalStack's relay does not spend its retries on a vanished catcher.
-        for service in reversed(local_services(settings)):
-            done = _step(f"stopping {service.spec.name}")
-            if service.stop():
-                stopped = True
-                done()
-            else:
-                print(" not running", flush=True)
-    _mode_file(settings).unlink(missing_ok=True)
+    mode = lifecycle.running_mode(settings) if args.mode == "auto" else lifecycle.choose(args.mode, settings)
+    stopped = lifecycle.down(settings, mode)
     _say("Stopped." if stopped else "Nothing was running.")
     for line in RESTART_NOTE:
         _say(line)
@@ -135,30 +59,11 @@ RESTART_NOTE = (
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    mode = _recorded_mode(settings)
-    if mode == "docker":
-        return docker_mode.status(settings)
-    rows = []
-    healthy = True
-    for service in local_services(settings):
-        pid = service.pid()
-        ready = service.ready() if pid else False
-        healthy &= ready
-        state = "ready" if ready else ("starting or unhealthy" if pid else "stopped")
-        rows.append((service.spec.name, state, str(pid or "-"), service.spec.ready_url, str(service.log_path)))
-    _table(("service", "state", "pid", "health URL", "log"), rows)
-    if settings.outputs_path.exists():
-        outputs = json.loads(settings.outputs_path.read_text())
-        _say(f"pipeline: deployed (outputs in {settings.outputs_path})")
-        _say(f"  state machine: {outputs.get('state_machine_arn', '?')}")
-        _say(f"  approval API:  {outputs.get('api_url', '?')}")
-    else:
-        _say("pipeline: not deployed")
-    return 0 if healthy else 3
+    return lifecycle.status(settings)
 
 
 def cmd_logs(args: argparse.Namespace, settings: Settings) -> int:
-    if _recorded_mode(settings) == "docker":
+    if lifecycle.running_mode(settings) == "docker":
         return docker_mode.logs(settings, follow=args.follow)
     services = [s for s in local_services(settings) if args.service in (None, s.spec.name)]
     if not services:
@@ -253,14 +158,16 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     mode_default = os.environ.get("MODE", "auto")
-    p = add("up", cmd_up, "start the services and deploy the pipeline (idempotent)")
+    p = add("up", cmd_up, "start the services and deploy the pipeline: ports checked first, a second run changes "
+            "nothing, what a crash or rebuild lost is said")
     p.add_argument("--mode", choices=MODES, default=mode_default, help="where services run (default: %(default)s)")
     p.add_argument("--no-deploy", action="store_true",
                    help="start the services only, without the demo pipeline (room for your own stack; "
                         "make up PIPELINE=none)")
-    p = add("down", cmd_down, "stop everything `up` started (safe to run twice)")
+    p = add("down", cmd_down, "stop everything `up` started, saying what that drops (safe to run twice)")
     p.add_argument("--mode", choices=MODES, default=mode_default, help="default: the mode that is running")
-    add("status", cmd_status, "show what runs where; exit 3 when a service is unhealthy")
+    add("status", cmd_status, "show what runs where, its health, and what LocalStack has deployed and running now; "
+        "exit 3 when unhealthy")
     p = add("logs", cmd_logs, "show the end of the service logs")
     p.add_argument("service", nargs="?", help="localstack or mailcatcher (default: both)")
     p.add_argument("-n", "--lines", type=int, default=40, help="lines per log (default: %(default)s)")
@@ -291,6 +198,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
+    os.umask(PRIVATE_UMASK)  # everything the CLI writes under the sandbox home is its owner's alone
     try:
         return args.handler(args, settings)
     except _user_errors() as error:

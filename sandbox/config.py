@@ -14,6 +14,17 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # LocalStack ignores credentials, but boto3 refuses to sign without some; these are its documented test keys.
 TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# The sandbox home holds logs, mail with approval tokens and LocalStack's files: its owner's alone.
+PRIVATE_UMASK = 0o077
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (mode 0700), or take group and other access away from one that exists and is ours."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = path.stat()
+    if info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        path.chmod(0o700)
+    return path
 
 
 def _env_int(name: str, default: int) -> int:
@@ -70,6 +81,11 @@ class Settings:
     @property
     def outputs_path(self) -> Path:
         return self.outputs_file or self.home / "outputs.json"
+
+    @property
+    def journal_dir(self) -> Path:
+        """Where LocalStack's restart journal lives in local mode (the plugin's SANDBOX_JOURNAL_DIR)."""
+        return self.home / "journal"
 
 
 def aws_client_env(settings: Settings) -> dict[str, str]:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.config import Settings
+from sandbox.config import PRIVATE_UMASK, Settings, ensure_private_dir
 
 
 class ServiceError(RuntimeError):
@@ -105,8 +105,8 @@ class ManagedProcess:
         existing = self.pid()
         if existing is not None:
             return existing
-        self.home.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
+        ensure_private_dir(self.home)
+        with _private_file(self.log_path, os.O_APPEND) as log:
             log.write(f"\n--- starting {self.spec.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
             log.flush()
             process = subprocess.Popen(
@@ -117,8 +117,10 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd=self.home,
+                umask=PRIVATE_UMASK,  # what the service writes (LocalStack's files, the mail store) is 0600
             )
-        self.pid_path.write_text(f"{process.pid}\n")
+        with _private_file(self.pid_path, os.O_TRUNC) as pid_file:
+            pid_file.write(f"{process.pid}\n".encode())
         self._popen = process  # keeps the child reaped when we started it ourselves
         return process.pid
 
@@ -182,6 +184,13 @@ class ManagedProcess:
             return ""
 
 
+def _private_file(path: Path, mode_flag: int):
+    """Open for writing, mode 0600 (also when an older version left the file readable to others)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | mode_flag, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
+
+
 def process_group_members(pgid: int) -> set[int]:
     """Pids of the live (non-zombie) processes in a process group, read from /proc."""
     members = set()
@@ -240,6 +249,8 @@ def localstack_env(settings: Settings) -> dict[str, str]:
         "PROVIDER_OVERRIDE_SESV2": "sandbox",
         # Queue URLs as http://localhost:PORT/ACCOUNT/NAME: Python and Node SDKs cannot resolve sqs.*.localhost.
         "SQS_ENDPOINT_STRATEGY": "off",
+        # The restart journal: what a crash or a restart loses, for `make up` and `make status` to tell.
+        "SANDBOX_JOURNAL_DIR": str(settings.journal_dir),
         **{k: os.environ[k] for k in LOCALSTACK_PASSTHROUGH if k in os.environ},
     }
 

@@ -96,3 +96,18 @@ def correct_event_targets() -> None:
     from sandbox_localstack.event_targets import install
 
     install()
+
+
+@hooks.on_infra_start()
+def start_restart_journal() -> None:
+    """Record running and waiting executions (SANDBOX_JOURNAL_DIR): the next start can say what a restart lost."""
+    from sandbox_localstack import journal
+
+    journal.install()
+
+
+@hooks.on_infra_shutdown()
+def close_restart_journal() -> None:
+    from sandbox_localstack import journal
+
+    journal.shutdown()

@@ -252,10 +252,13 @@ def test_down_then_up_redeploys_and_works_and_down_says_what_is_lost(own: OwnSan
     for phrase in ("keeps no state across restarts", "waiting approvals", "links in earlier emails stop working",
                    "SQS messages", "not yet relayed", "Kept: the caught mail"):
         assert phrase in down.stdout, down.stdout
+    # What this stop drops, counted: the request waiting above (the journal saw it before the stop).
+    assert "Stopping LocalStack drops 1 execution, waiting for approval." in down.stdout, down.stdout
     assert own.pid("localstack") is None and own.pid("mailcatcher") is None
 
     up = own.cli("up", "--mode", "local")
     assert "deploying the pipeline" in up.stdout
+    assert "lost with it" not in up.stdout, "`make down` told that loss already"
     own.approve_flow()
     # What the note says: the caught mail is still there, its links no longer lead anywhere (a clear 4xx).
     assert own.count_mail(waiting.name) == 1
@@ -273,6 +276,13 @@ def test_down_then_up_redeploys_and_works_and_down_says_what_is_lost(own: OwnSan
 
 
 def test_up_after_localstack_was_sigkilled_recovers_without_manual_cleanup(own: OwnSandbox):
+    waiting = workflow.start(own.settings, {"title": f"faults crash {uuid.uuid4().hex[:8]}"})
+    own.wait_mail(waiting.name)
+    journal = own.settings.journal_dir / "executions.json"
+    deadline = time.monotonic() + 10
+    while waiting.name not in journal.read_text():  # written within half a second of the change
+        assert time.monotonic() < deadline, journal.read_text()
+        time.sleep(0.1)
     pid = own.pid("localstack")
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -284,7 +294,47 @@ def test_up_after_localstack_was_sigkilled_recovers_without_manual_cleanup(own: 
 
     status = own.cli("status", check=False)
     assert status.returncode == 3 and re.search(r"localstack\s+stopped", status.stdout), status.stdout
-    own.cli("up", "--mode", "local")
+    assert "pipeline: deployed" not in status.stdout
+    up = own.cli("up", "--mode", "local")
     assert own.pid("localstack") not in (None, pid)
+    # Explained, not discovered: what the crash lost, said once.
+    assert "LocalStack stopped unexpectedly (a crash or a kill)" in up.stdout, up.stdout
+    assert "lost with it: 1 execution, waiting for approval." in up.stdout
+    assert "send those requests again" in up.stdout
+    assert "lost with it" not in own.cli("up", "--mode", "local").stdout
     own.approve_flow()
-    assert own.cli("status").returncode == 0
+    healthy = own.cli("status")
+    assert "pipeline: deployed (asked of LocalStack)" in healthy.stdout
+    assert "last loss:     LocalStack stopped unexpectedly" in healthy.stdout
+
+
+def test_a_crashed_verification_run_is_retried_within_seconds(own: OwnSandbox):
+    """Issue 15 point 8: the send-verification process dies mid-run; the email still comes, seconds later."""
+    outputs = workflow.load_outputs(own.settings)
+    visibility = int(workflow.client(own.settings, "sqs").get_queue_attributes(
+        QueueUrl=outputs["queue_url"], AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"])
+    if visibility > 40:
+        pytest.skip(f"the queue hides a failed message for {visibility} s; the bootstrap's sizing of the "
+                    "send-verification timeout (6x = 30 s) is not deployed yet")
+    own.approve_flow()  # a warm send-verification environment, idle
+    function = outputs["functions"]["send_verification"]
+    warm = [pid for pid in _group_pids(own.pid("localstack") or 0)
+            if "send_verification.handler" in Path(f"/proc/{pid}/cmdline").read_text()]
+    assert warm, f"no warm environment of {function}"
+    for pid in warm:
+        os.kill(pid, signal.SIGSTOP)  # the next invocation reaches a process that cannot answer
+    started = workflow.start(own.settings, {"title": f"faults verification {uuid.uuid4().hex[:8]}"})
+    sqs = workflow.client(own.settings, "sqs")
+    deadline = time.monotonic() + 60
+    while sqs.get_queue_attributes(QueueUrl=outputs["queue_url"], AttributeNames=[
+            "ApproximateNumberOfMessagesNotVisible"])["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0":
+        assert time.monotonic() < deadline, "the queue's poller never took the message"
+        time.sleep(0.1)
+    time.sleep(1)  # taken by the poller: now on its way to the stopped environment
+    for pid in warm:
+        os.kill(pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    email = own.wait_mail(started.name, timeout=visibility + 30)
+    assert time.monotonic() - killed_at < visibility + 15
+    assert started.name in email["Text"]
+    assert own.count_mail(started.name) == 1

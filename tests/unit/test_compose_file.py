@@ -113,8 +113,31 @@ def test_dockerfile_base_image_is_an_argument_with_a_pinned_default() -> None:
     text = LOCALSTACK_DOCKERFILE.read_text()
     default = re.search(r"^ARG BASE_IMAGE=(\S+)$", text, re.MULTILINE)
     assert default and ":" in default.group(1) and not default.group(1).endswith(":latest")
-    assert all(line.split()[1] == "${BASE_IMAGE}" for line in text.splitlines() if line.startswith("FROM "))
+    # Every stage starts from the base image, the wheels image (default: an empty stage) or an earlier stage.
+    stages: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("FROM "):
+            words = line.split()
+            assert words[1] in ("${BASE_IMAGE}", "${WHEELS_IMAGE}", "${NODE_SDKS_IMAGE}", *stages), line
+            stages += words[3:4]
+    assert re.search(r"^ARG WHEELS_IMAGE=no-wheels$", text, re.MULTILINE) and "no-wheels" in stages
+    assert re.search(r"^ARG NODE_SDKS_IMAGE=no-node-sdks$", text, re.MULTILINE) and "no-node-sdks" in stages
     assert "--no-index --find-links" in text
+
+
+def test_the_build_context_is_the_source_without_wheels_or_local_state() -> None:
+    """What compose sends per build, computed with docker-py's own .dockerignore rules (compose 1.29 uses them)."""
+    from docker.utils.build import exclude_paths
+
+    patterns = [line.strip() for line in (REPO_ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    sent = exclude_paths(str(REPO_ROOT), patterns, dockerfile="docker/localstack.Dockerfile")
+    assert {"lambdas/decide.py", "sandbox/deployer.py", "localstack-plugin/pyproject.toml", "constraints.txt",
+            "docker/requirements.txt", "mailcatcher/requirements.txt"} <= sent
+    assert not [p for p in sent if p.startswith(("wheelhouse", ".venv", ".sandbox", ".git/", "test-artifacts"))]
+    assert not [p for p in sent if p.endswith(".whl") or "node_modules" in p]
+    size = sum((REPO_ROOT / p).stat().st_size for p in sent if (REPO_ROOT / p).is_file())
+    assert size < 5 * 1024 * 1024, f"{size / 1e6:.1f} MB of build context"
 
 
 def test_localstack_is_the_pinned_release_with_the_local_executor(services: dict) -> None:
@@ -127,16 +150,28 @@ def test_localstack_is_the_pinned_release_with_the_local_executor(services: dict
     assert env["SMTP_HOST"] == "mailcatcher:1025"
     assert env["LOCALSTACK_HOST"] == "localhost:4566"
     assert not any("docker.sock" in v for v in services["localstack"].get("volumes", []))
+    assert services["localstack"]["build"]["args"]["WHEELS_IMAGE"] == "no-wheels"
 
 
-def test_bootstrap_writes_outputs_to_the_host(services: dict) -> None:
+def test_bootstrap_writes_outputs_to_the_host_for_any_uid(services: dict) -> None:
     bootstrap = services["bootstrap"]
-    assert bootstrap["command"][-3:] == ["-m", "bootstrap", "deploy"]
+    assert bootstrap["command"] == ["python3", "-m", "sandbox.deployer"]
     assert "./.sandbox:/sandbox" in bootstrap["volumes"]
+    # Root in the container writes into any user's home and hands the files to that user (no fixed uid).
+    assert "user" not in bootstrap
+    # Healthy only once this container deployed into the LocalStack running now, never by an earlier run's file.
+    assert bootstrap["healthcheck"]["test"] == ["CMD", "python3", "-m", "sandbox.deployer", "--check"]
     env = bootstrap["environment"]
     assert env["SANDBOX_HOME"] == "/sandbox"
     assert env["LOCALSTACK_ENDPOINT"] == "http://localstack:4566"
     assert env["SANDBOX_PUBLIC_URL"] == "http://localhost:4566"
+
+
+def test_the_restart_journal_outlives_the_localstack_container(raw: dict, services: dict) -> None:
+    localstack = services["localstack"]
+    assert localstack["environment"]["SANDBOX_JOURNAL_DIR"] == "/var/lib/sandbox-journal"
+    assert "journal:/var/lib/sandbox-journal" in localstack["volumes"]
+    assert "journal" in raw["volumes"]
 
 
 def test_mail_is_stored_on_a_named_volume(raw: dict, services: dict) -> None:
@@ -199,3 +234,11 @@ def test_compose_client_accepts_the_file(client: list[str], files: list[Path]) -
     assert set(rendered) == EXPECTED_SERVICES
     assert _published_ports(rendered["localstack"]) == {("127.0.0.1", "14566", "4566")}
     assert rendered["localstack"]["environment"]["LOCALSTACK_HOST"] == "localhost:14566"
+
+
+def test_plain_compose_and_make_use_one_project_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sandbox import compose
+
+    monkeypatch.delenv("COMPOSE_PROJECT_NAME", raising=False)
+    lines = (REPO_ROOT / ".env").read_text().splitlines()
+    assert f"COMPOSE_PROJECT_NAME={compose.project()}" in lines
