@@ -264,9 +264,9 @@ def test_down_then_up_redeploys_and_works_and_down_says_what_is_lost(own: OwnSan
     assert own.count_mail(waiting.name) == 1
     stale = next(url for url, kind in LINK.findall(pending_email["Text"]) if kind == "approve")
     answer = requests.get(stale, timeout=30)
-    # The redeployed API has a new id, so API Gateway itself answers that the old one does not exist.
-    assert 400 <= answer.status_code < 500, answer.text[:300]
-    assert "does not correspond to a deployed API" in answer.text or "does not belong" in answer.text
+    # The redeployed API keeps its id, so the old link reaches the decision function, which tells what happened.
+    assert answer.status_code == 404, answer.text[:300]
+    assert "lost in the restart" in answer.text, answer.text[:300]
     assert own.count_mail(old_email["Subject"].split(": ", 1)[-1]) >= 1
     # The old mail's "View execution" says plainly what happened to its execution (issue 15 item 8).
     view = requests.get(f"{own.settings.mail_url}/workflows/{waiting.name}", timeout=30)

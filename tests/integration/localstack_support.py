@@ -11,6 +11,7 @@ conftest.py re-exports the fixtures so any integration test can use them.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import io
@@ -19,7 +20,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -150,17 +151,21 @@ def smtp_sink() -> Iterator[SmtpSink]:
         sink.stop()
 
 
-@pytest.fixture(scope="session")
-def localstack(tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink) -> Iterator[LocalStackSandbox]:
-    settings = Settings(
-        home=tmp_path_factory.mktemp("localstack"),
-        localstack_port=free_port(),
-        smtp_port=smtp_sink.port,
-    )
-    process = ManagedProcess(localstack_spec(settings), settings.home)
+@contextlib.contextmanager
+def running_localstack(home: Path, smtp_port: int, env: dict[str, str] | None = None) -> Iterator[LocalStackSandbox]:
+    """A LocalStack of its own on a free port, as `make up` starts it, with `env` set besides."""
+    settings = Settings(home=home, localstack_port=free_port(), smtp_port=smtp_port)
+    spec = localstack_spec(settings)
+    process = ManagedProcess(replace(spec, env={**spec.env, **(env or {})}), settings.home)
     process.start()
     try:
         process.wait_ready(timeout=120)
         yield LocalStackSandbox(settings, process)
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def localstack(tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink) -> Iterator[LocalStackSandbox]:
+    with running_localstack(tmp_path_factory.mktemp("localstack"), smtp_sink.port) as sandbox:
+        yield sandbox

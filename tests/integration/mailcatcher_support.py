@@ -6,17 +6,23 @@ collide on a port.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import requests
+import uvicorn
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _LISTENING = re.compile(r"SMTP (?P<smtp_host>[\d.]+):(?P<smtp>\d+), web UI and API (?P<http>http://[\d.]+:\d+)/")
@@ -126,3 +132,20 @@ def message(subject: str, body: str = "hello", sender: str = "sender@example.com
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{os.getpid()}-{time.monotonic_ns()}"
+
+
+@contextlib.contextmanager
+def served_app(app: Any) -> Iterator[str]:
+    """An ASGI app served by uvicorn in a thread on a free port (lifespan on); yields its base URL."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(30)

@@ -4,13 +4,10 @@ a per-message "related" link (e.g. the Workflows page's "View execution") and an
 from __future__ import annotations
 
 import contextlib
-import socket
-import threading
-import time
 
 import pytest
 import requests
-import uvicorn
+from mailcatcher_support import served_app
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
@@ -50,18 +47,10 @@ def served(tmp_path):
         message_links=related,
         lifespan=workflows_lifespan,
     )
-    sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}", store, lifespan_log
+        with served_app(app) as url:
+            yield url, store, lifespan_log
     finally:
-        server.should_exit = True
-        thread.join(30)
         store.close()
     assert lifespan_log == ["start", "stop"]
 

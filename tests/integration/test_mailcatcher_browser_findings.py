@@ -8,16 +8,10 @@ a catcher told to allow that host shows the page would succeed, so the test can 
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-import time
-
 import pytest
 import requests
-import uvicorn
 from browser_support import launch, needs_chromium
-from mailcatcher_support import message, unique
+from mailcatcher_support import message, served_app, unique
 from page_server import serving
 
 from mailcatcher.app import create_app
@@ -104,22 +98,6 @@ def test_finding_3_the_tutorial_mail_has_one_approve_and_one_reject_button(playw
         assert "action=reject" in reject.get_attribute("href")
     finally:
         browser.close()
-
-
-@contextlib.contextmanager
-def served_app(app):
-    sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def test_finding_4_a_url_in_the_request_never_becomes_a_button(playwright_instance, tmp_path):

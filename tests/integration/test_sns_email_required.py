@@ -6,34 +6,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 import requests
-from localstack_support import LocalStackSandbox, SmtpSink
+from localstack_support import LocalStackSandbox, SmtpSink, running_localstack
 from mail_support import SENDER, confirmation_to, flush_relay, notification_to, unique
-
-from sandbox.config import Settings
-from sandbox.ports import free_port
-from sandbox.services import ManagedProcess, localstack_spec
 
 CONFIRM_LINK = re.compile(r"http://\S+/_sandbox/sns/confirmation\.html\?\S+")
 
 
 @pytest.fixture(scope="module")
 def required_localstack(tmp_path_factory: pytest.TempPathFactory, smtp_sink: SmtpSink) -> Iterator[LocalStackSandbox]:
-    settings = Settings(
-        home=tmp_path_factory.mktemp("localstack-required"), localstack_port=free_port(), smtp_port=smtp_sink.port
-    )
-    spec = localstack_spec(settings)
-    spec = replace(spec, env={**spec.env, "SANDBOX_SNS_EMAIL_CONFIRMATION": "required"})
-    process = ManagedProcess(spec, settings.home)
-    process.start()
-    try:
-        process.wait_ready(timeout=120)
-        yield LocalStackSandbox(settings, process)
-    finally:
-        process.stop()
+    with running_localstack(tmp_path_factory.mktemp("localstack-required"), smtp_sink.port,
+                            {"SANDBOX_SNS_EMAIL_CONFIRMATION": "required"}) as sandbox:
+        yield sandbox
 
 
 @pytest.fixture(scope="module")
