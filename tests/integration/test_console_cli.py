@@ -186,7 +186,7 @@ def test_an_activity_task_is_taken_then_answered(console: Console) -> None:
     assert console.wait_for("Manual", name)["status"] == "SUCCEEDED"
 
 
-def test_one_unreadable_execution_breaks_nothing(console: Console) -> None:
+def test_finding_6_one_unreadable_execution_breaks_nothing(console: Console) -> None:
     """Issue 11 item 6: LocalStack starts an execution with such a name, lists it, and refuses to describe it."""
     readable = console.start("Queued", id="o-3")
     console.start("Queued", ODD_NAME, id="odd")
