@@ -1,17 +1,19 @@
 """Resident memory of the whole sandbox, read from /proc while the load runs.
 
-"The sandbox" is every process in the session of LocalStack and of the catcher (each is started in its own
-session, so the Lambda processes LocalStack spawns are in its group) plus any descendant that left the group.
+"The sandbox" is LocalStack and the catcher and every process they started (the Lambda processes are LocalStack's
+children).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _stat(pid: int) -> tuple[int, int] | None:
@@ -23,6 +25,15 @@ def _stat(pid: int) -> tuple[int, int] | None:
     if fields[0] == "Z":
         return None
     return int(fields[1]), int(fields[2])
+
+
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU time the process has used so far, in clock ticks (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def _rss_bytes(pid: int) -> int:
@@ -43,22 +54,28 @@ def _pss_bytes(pid: int) -> int:
     return 0
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found.extend(int(child) for child in (task / "children").read_text().split())
+    except (OSError, ValueError):
+        pass
+    return found
+
+
 def members(root: int) -> list[int]:
-    """The processes of `root`'s group plus all its descendants."""
-    table: dict[int, tuple[int, int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (info := _stat(int(entry.name))):
-            table[int(entry.name)] = info
-    chosen = {pid for pid, (_, group) in table.items() if group == root}
-    if root in table:
-        chosen.add(root)
-    grew = True
-    while grew:
-        grew = False
-        for pid, (parent, _) in table.items():
-            if parent in chosen and pid not in chosen:
-                chosen.add(pid)
-                grew = True
+    """`root` and all its live descendants (through /proc/PID/task/TID/children: no walk over every process of
+    the machine, which on a busy host cost the sampler a fifth of a core)."""
+    if _stat(root) is None:
+        return []
+    chosen = {root}
+    frontier = [root]
+    while frontier:
+        for child in _children(frontier.pop()):
+            if child not in chosen and _stat(child) is not None:
+                chosen.add(child)
+                frontier.append(child)
     return sorted(chosen)
 
 
@@ -102,7 +119,8 @@ def sample(localstack_pid: int | None, catcher_pid: int | None) -> Sample:
 @dataclass
 class Sampler:
     """Samples in a background thread until stopped; keeps the sample with the highest total RSS, and the
-    highest PSS (read every fifth round: smaps_rollup costs more than statm)."""
+    highest PSS (read every fifth round: smaps_rollup costs more than statm), and the CPU time the processes used
+    while it ran (each process's last reading minus its first; one that started meanwhile counts from zero)."""
 
     localstack_pid: int | None
     catcher_pid: int | None
@@ -110,12 +128,35 @@ class Sampler:
     peak: Sample | None = None
     peak_pss_mb: float = 0.0
     samples: int = 0
+    own_cpu_s: float = 0.0  # the sampling thread's own CPU time
+    _first_ticks: dict[int, int] = field(default_factory=dict)
+    _last_ticks: dict[int, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
+    @property
+    def cpu_s(self) -> float:
+        ticks = sum(last - self._first_ticks.get(pid, 0) for pid, last in self._last_ticks.items())
+        return round(ticks / TICKS, 2)
+
+    def _count_cpu(self, first: bool) -> None:
+        for pid in all_members(self.localstack_pid, self.catcher_pid):
+            ticks = _cpu_ticks(pid)
+            if first:
+                self._first_ticks[pid] = ticks
+            if ticks:
+                self._last_ticks[pid] = max(ticks, self._last_ticks.get(pid, 0))
+
     def _loop(self) -> None:
+        try:
+            self._sample_until_stopped()
+        finally:
+            self.own_cpu_s = round(time.thread_time(), 2)
+
+    def _sample_until_stopped(self) -> None:
         while not self._stop.is_set():
             current = sample(self.localstack_pid, self.catcher_pid)
+            self._count_cpu(first=False)
             if self.samples % 5 == 0:
                 self.peak_pss_mb = max(self.peak_pss_mb, pss_mb(all_members(self.localstack_pid, self.catcher_pid)))
             self.samples += 1
@@ -124,6 +165,7 @@ class Sampler:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> Sampler:
+        self._count_cpu(first=True)
         self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
         self._thread.start()
         return self
@@ -132,6 +174,7 @@ class Sampler:
         self._stop.set()
         if self._thread:
             self._thread.join()
+        self._count_cpu(first=False)
 
 
 def pid_from_file(path: Path) -> int | None:

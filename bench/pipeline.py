@@ -69,13 +69,18 @@ class Pipeline:
     # --- trigger --------------------------------------------------------------------------------------------
 
     def put_event(self, title: str) -> None:
+        self.put_events([title])
+
+    def put_events(self, titles: list[str]) -> None:
+        """One PutEvents call for up to 10 requests (EventBridge's limit per call)."""
         answer = self.events.put_events(Entries=[{
             "Source": self.outputs["event_source"],
             "DetailType": self.outputs["event_detail_type"],
             "Detail": json.dumps({"title": title, "origin": "make bench"}),
-        }])
+        } for title in titles])
         if answer.get("FailedEntryCount"):
-            raise BenchError(f"EventBridge refused the event: {answer['Entries'][0]}")
+            failed = [entry for entry in answer["Entries"] if entry.get("ErrorCode")]
+            raise BenchError(f"EventBridge refused {len(failed)} of {len(titles)} events: {failed[0]}")
 
     # --- mail -----------------------------------------------------------------------------------------------
 
@@ -138,10 +143,13 @@ class Pipeline:
                 raise BenchError(f"execution {name} is still {described['status']} after {timeout:g} s")
             time.sleep(interval)
 
-    def executions(self) -> dict[str, dict]:
-        """Every execution of the state machine by name (status, startDate, stopDate)."""
+    def executions(self, status: str | None = None) -> dict[str, dict]:
+        """Every execution of the state machine by name (status, startDate, stopDate), or those in `status`."""
         found: dict[str, dict] = {}
-        for page in self.sfn.get_paginator("list_executions").paginate(stateMachineArn=self.machine_arn):
+        filters = {"statusFilter": status} if status else {}
+        paginator = self.sfn.get_paginator("list_executions")
+        for page in paginator.paginate(stateMachineArn=self.machine_arn, PaginationConfig={"PageSize": 1000},
+                                       **filters):
             for item in page["executions"]:
                 found[item["name"]] = item
         return found
