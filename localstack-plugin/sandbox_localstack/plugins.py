@@ -75,6 +75,14 @@ def correct_latency() -> None:
 
 
 @hooks.on_infra_start()
+def parse_definitions_once() -> None:
+    """Parse each Step Functions state machine definition once, not again for every execution."""
+    from sandbox_localstack.parsed_definitions import install
+
+    install()
+
+
+@hooks.on_infra_start()
 def guard_hosts() -> None:
     """Refuse requests addressed by names that are not this machine's (DNS rebinding)."""
     from sandbox_localstack.host_guard import install
