@@ -75,6 +75,14 @@ def correct_latency() -> None:
 
 
 @hooks.on_infra_start()
+def reuse_assumed_role_sessions() -> None:
+    """Reuse the role sessions (and so the boto3 clients) LocalStack's services assume for their calls."""
+    from sandbox_localstack.assumed_role_sessions import install
+
+    install()
+
+
+@hooks.on_infra_start()
 def parse_definitions_once() -> None:
     """Parse each Step Functions state machine definition once, not again for every execution."""
     from sandbox_localstack.parsed_definitions import install
