@@ -81,6 +81,19 @@ _installed: EnvironmentCap | None = None
 _install_lock = threading.Lock()
 
 
+def installed_limit(environ: Mapping[str, str] = os.environ) -> int:
+    """The cap on environments per function this LocalStack applies (0: none, as with LocalStack's own executors),
+    also before the first environment has started (when the cap is installed)."""
+    if _installed is not None:
+        return _installed.limit
+    if environ.get("LAMBDA_RUNTIME_EXECUTOR", "").strip() != "local":
+        return 0
+    try:
+        return limit_from_env(environ)
+    except ValueError:
+        return 0
+
+
 def install(limit: int | None = None) -> EnvironmentCap:
     """Patch LocalStack's AssignmentService once per process.
 

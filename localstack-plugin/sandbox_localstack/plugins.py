@@ -91,6 +91,14 @@ def parse_definitions_once() -> None:
 
 
 @hooks.on_infra_start()
+def poll_sqs_as_aws_does() -> None:
+    """SQS event sources long-poll and process several batches at once, as AWS's pollers do."""
+    from sandbox_localstack.sqs_event_source import install
+
+    install()
+
+
+@hooks.on_infra_start()
 def guard_hosts() -> None:
     """Refuse requests addressed by names that are not this machine's (DNS rebinding)."""
     from sandbox_localstack.host_guard import install
