@@ -136,8 +136,23 @@ class Sampler:
 
     @property
     def cpu_s(self) -> float:
-        ticks = sum(last - self._first_ticks.get(pid, 0) for pid, last in self._last_ticks.items())
-        return round(ticks / TICKS, 2)
+        return round(sum(self._used_ticks().values()) / TICKS, 2)
+
+    def cpu_breakdown_s(self) -> dict[str, float]:
+        """CPU seconds of LocalStack itself, of its children (the Lambda processes) and of the catcher."""
+        parts = {"localstack": 0, "lambda_and_other_children": 0, "catcher": 0}
+        catcher = set(members(self.catcher_pid)) if self.catcher_pid else set()
+        for pid, ticks in self._used_ticks().items():
+            if pid == self.localstack_pid:
+                parts["localstack"] += ticks
+            elif pid == self.catcher_pid or pid in catcher:
+                parts["catcher"] += ticks
+            else:
+                parts["lambda_and_other_children"] += ticks
+        return {key: round(ticks / TICKS, 2) for key, ticks in parts.items()}
+
+    def _used_ticks(self) -> dict[int, int]:
+        return {pid: last - self._first_ticks.get(pid, 0) for pid, last in self._last_ticks.items()}
 
     def _count_cpu(self, first: bool) -> None:
         for pid in all_members(self.localstack_pid, self.catcher_pid):

@@ -90,4 +90,4 @@ def _totals(axes: Any, curve: list[dict[str, Any]]) -> None:
         memory.set_ylim(bottom=0)
     lines, labels = axes.get_legend_handles_labels()
     more_lines, more_labels = memory.get_legend_handles_labels()
-    axes.legend(lines + more_lines, labels + more_labels, fontsize="small", loc="upper left")
+    axes.legend(lines + more_lines, labels + more_labels, fontsize="small", loc="lower right")

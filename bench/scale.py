@@ -57,6 +57,7 @@ def load_and_memory(pipeline: Pipeline, settings: Settings, n: int, curve: list[
             "idle_rss_mb": idle.total_mb,
             "rss_mb_per_workflow": round(max(0.0, peak.total_mb - idle.total_mb) / n, 2),
             "cpu_s": sampler.cpu_s,
+            "cpu_breakdown_s": sampler.cpu_breakdown_s(),
             "cpu_ms_per_workflow": round(sampler.cpu_s * 1000 / n),
             "rss_samples": sampler.samples,
         })
