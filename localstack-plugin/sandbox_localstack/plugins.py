@@ -42,6 +42,15 @@ def sesv2_provider() -> Service:
     return Service.for_provider(SesV2Provider())
 
 
+# Before every other start hook: they (and LocalStack's eager service loading) import what this makes cheaper.
+@hooks.on_infra_start(priority=100)
+def start_without_unused_imports() -> None:
+    """Step Functions without moto's EC2 model; one region table for every service's store."""
+    from sandbox_localstack.startup_imports import install
+
+    install()
+
+
 @hooks.on_infra_start()
 def start_mail_relay() -> None:
     """Relay mail sent through SES (and SNS email subscriptions) to SMTP_HOST."""
