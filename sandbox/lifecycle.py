@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -109,16 +111,23 @@ def _up_local(settings: Settings, deploy: bool) -> set[str]:
     check_ports(settings, ours=ours, docker=False)
     mode_file(settings).write_text("local\n")
     changed = set()
-    for service in services:
-        pid = running[service.spec.name]
-        done = step(f"{service.spec.name} (already running, pid {pid})" if pid else service.spec.name)
-        if pid is None:
+    started = time.monotonic()
+    for service in services:  # all at once: each starts in its own process, side by side
+        if running[service.spec.name] is None:
             service.start()
             changed.add(service.spec.name)
+    # Meanwhile this process loads the deployer (boto3 and all), which it would otherwise do once LocalStack answers.
+    loading = threading.Thread(target=importlib.import_module, args=("bootstrap",), daemon=True)
+    if deploy:
+        loading.start()
+    for service in services:
+        pid = running[service.spec.name]
+        label = f"{service.spec.name} (already running, pid {pid})" if pid else service.spec.name
         service.wait_ready(timeout=90)
-        done()
+        say(f"  {label} … ok ({time.monotonic() - started:.1f} s)")
     if deploy:
         done = step("deploying the pipeline")
+        loading.join()
         from bootstrap import deploy as deploy_pipeline
 
         made: list[object] = []
