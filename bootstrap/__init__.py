@@ -28,7 +28,7 @@ from bootstrap.changes import MANAGED_TAG, Change, Changes, ForeignResource
 from bootstrap.config import ConfigError, DeployConfig
 from bootstrap.pipeline import DERIVED, OUTPUTS, nest, parameter_values, resources
 from bootstrap.symbols import expand, resolve
-from sandbox.config import TEST_CREDENTIALS, Settings
+from sandbox.config import AWS_SERVICES, TEST_CREDENTIALS, Settings
 
 __all__ = ["Change", "ConfigError", "DeployConfig", "ForeignResource", "deploy", "destroy", "plan"]
 
@@ -49,7 +49,7 @@ HANDLERS: dict[str, engine.Handler] = {
     "AWS::ApiGateway::Deployment": api.DEPLOYMENT_HANDLER,
 }
 FINGERPRINT_TAG = "callback-sandbox-fingerprint"
-SERVICES = ("s3", "sqs", "sns", "iam", "logs", "lambda", "stepfunctions", "events", "apigateway", "sts")
+SERVICES = AWS_SERVICES
 # LocalStack loads a service on its first call, seconds each after a start. Concurrent first calls can deadlock
 # its lazy imports (seen: "deadlock detected by _ModuleLock('moto.apigateway.models')", and the service stayed
 # broken), so before the concurrent deploy every cold service gets one cheap call, one service at a time.

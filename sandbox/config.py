@@ -14,6 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # LocalStack ignores credentials, but boto3 refuses to sign without some; these are its documented test keys.
 TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+# The AWS services the demo pipeline uses (the deployer makes a client for each; LocalStack loads them as it starts).
+AWS_SERVICES = ("s3", "sqs", "sns", "iam", "logs", "lambda", "stepfunctions", "events", "apigateway", "sts")
 # The sandbox home holds logs, mail with approval tokens and LocalStack's files: its owner's alone.
 PRIVATE_UMASK = 0o077
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.config import PRIVATE_UMASK, Settings, ensure_private_dir
+from sandbox.config import AWS_SERVICES, PRIVATE_UMASK, Settings, ensure_private_dir
 
 
 class ServiceError(RuntimeError):
@@ -226,6 +226,9 @@ LOCALSTACK_PASSTHROUGH = (
 )
 
 
+EAGER_SERVICES = {"EAGER_SERVICE_LOADING": "1", "SERVICES": ",".join(AWS_SERVICES), "STRICT_SERVICE_LOADING": "0"}
+
+
 def localstack_env(settings: Settings) -> dict[str, str]:
     """LocalStack's settings for host mode, offline, isolated under the sandbox home."""
     return {
@@ -251,6 +254,9 @@ def localstack_env(settings: Settings) -> dict[str, str]:
         "SQS_ENDPOINT_STRATEGY": "off",
         # The restart journal: what a crash or a restart loses, for `make up` and `make status` to tell.
         "SANDBOX_JOURNAL_DIR": str(settings.journal_dir),
+        # The demo's services load as LocalStack starts (while the catcher starts and `up` loads the deployer),
+        # not one by one on the deploy's first calls; any other service still loads on its first call.
+        **EAGER_SERVICES,
         **{k: os.environ[k] for k in LOCALSTACK_PASSTHROUGH if k in os.environ},
     }
 

@@ -42,6 +42,12 @@ def sesv2_provider() -> Service:
     return Service.for_provider(SesV2Provider())
 
 
+# The start hooks that patch LocalStack run before it loads services eagerly (EAGER_SERVICE_LOADING, priority 0):
+# a loaded service has already bound its provider's methods into its dispatch table, so a later patch of a
+# provider method would never be called.
+PATCH_PRIORITY = 10
+
+
 # Before every other start hook: they (and LocalStack's eager service loading) import what this makes cheaper.
 @hooks.on_infra_start(priority=100)
 def start_without_unused_imports() -> None:
@@ -51,7 +57,7 @@ def start_without_unused_imports() -> None:
     install()
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def start_mail_relay() -> None:
     """Relay mail sent through SES (and SNS email subscriptions) to SMTP_HOST."""
     from sandbox_localstack.ses_relay import install
@@ -59,7 +65,7 @@ def start_mail_relay() -> None:
     install()
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def sns_email_as_aws_sends_it() -> None:
     """SNS email subscriptions: AWS's confirmation mail, subject, sender and unsubscribe footer; working links."""
     from sandbox_localstack.sns_email import install
@@ -67,7 +73,7 @@ def sns_email_as_aws_sends_it() -> None:
     install()
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def limit_api_gateway_payloads() -> None:
     """Bodies up to API Gateway's 10 MiB reach the function; larger ones get AWS's 413, not a 500."""
     from sandbox_localstack.apigw_limits import install
@@ -75,7 +81,7 @@ def limit_api_gateway_payloads() -> None:
     install()
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def correct_latency() -> None:
     """Parse each Step Functions JSONPath once; make the SQS poller's first empty-poll sleep respect its maximum."""
     from sandbox_localstack.latency import install
@@ -83,7 +89,7 @@ def correct_latency() -> None:
     install()
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def reuse_assumed_role_sessions() -> None:
     """Reuse the role sessions (and so the boto3 clients) LocalStack's services assume for their calls."""
     from sandbox_localstack.assumed_role_sessions import install
@@ -91,7 +97,7 @@ def reuse_assumed_role_sessions() -> None:
     install()
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def parse_definitions_once() -> None:
     """Parse each Step Functions state machine definition once, not again for every execution."""
     from sandbox_localstack.parsed_definitions import install
@@ -99,7 +105,7 @@ def parse_definitions_once() -> None:
     install()
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def poll_sqs_as_aws_does() -> None:
     """SQS event sources long-poll and process several batches at once, as AWS's pollers do."""
     from sandbox_localstack.sqs_event_source import install
@@ -107,7 +113,7 @@ def poll_sqs_as_aws_does() -> None:
     install()
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def guard_hosts() -> None:
     """Refuse requests addressed by names that are not this machine's (DNS rebinding)."""
     from sandbox_localstack.host_guard import install
@@ -115,7 +121,7 @@ def guard_hosts() -> None:
     install()
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def correct_step_functions() -> None:
     """Step Functions as AWS answers it: Catch on States.HeartbeatTimeout, TaskTimedOut for closed tasks."""
     from sandbox_localstack.sfn_corrections import install
@@ -123,7 +129,7 @@ def correct_step_functions() -> None:
     install()
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def correct_event_targets() -> None:
     """EventBridge rules start Step Functions executions with InputPath, Input or InputTransformer targets too."""
     from sandbox_localstack.event_targets import install
@@ -131,7 +137,7 @@ def correct_event_targets() -> None:
     install()
 
 
-@hooks.on_infra_start()
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def start_restart_journal() -> None:
     """Record running and waiting executions (SANDBOX_JOURNAL_DIR): the next start can say what a restart lost."""
     from sandbox_localstack import journal
