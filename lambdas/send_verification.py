@@ -5,6 +5,12 @@ SQS delivers at least once, so each task gets a record in the sandbox bucket, cr
 the record and sends nothing; if publishing fails the record is removed again, so the retry can send. The same
 record is what the decision endpoint looks links up in.
 
+A record without `emailSentAt` is a claim: some invocation is sending. It holds until `claimExpiresAt`, the end
+of that invocation's time (its timeout): after that the invocation is gone (killed at its timeout, or crashed)
+and a redelivery takes the claim over with a write conditional on the record being unchanged (IfMatch), so a
+claim abandoned mid-send never blocks its task's email for good. And an invocation stops starting records once
+too little of its time is left, reporting the rest as batch item failures, rather than being killed mid-send.
+
 Errors are never swallowed: a failing record is logged with its traceback and reported as a batch item failure
 (the queue retries it, then moves it to the dead-letter queue); when every record failed the error is raised.
 """
@@ -28,6 +34,10 @@ LOG.setLevel(logging.INFO)
 
 # SNS rejects subjects over 100 characters or with line breaks.
 MAX_SUBJECT_LENGTH = 100
+# A record takes three calls (claim, publish, record the sending); under load each can take a few hundred ms.
+START_MARGIN_MS = 1500
+# Without a Lambda context (a direct call), how long a claim holds.
+DEFAULT_CLAIM_SECONDS = 60
 
 
 @functools.cache
@@ -101,7 +111,7 @@ def email_body(task: dict, links: dict[str, str], expires_at: str) -> str:
     return "\n".join(lines)
 
 
-def task_record(task: dict, now: datetime) -> dict:
+def task_record(task: dict, now: datetime, claim_seconds: float = DEFAULT_CLAIM_SECONDS) -> dict:
     timeout = int(task.get("approvalTimeoutSeconds") or 0)
     return {
         "executionArn": task["executionArn"],
@@ -112,7 +122,15 @@ def task_record(task: dict, now: datetime) -> dict:
         "approvalTimeoutSeconds": timeout,
         "expiresAt": (now + timedelta(seconds=timeout)).isoformat(timespec="seconds") if timeout else None,
         "emailSentAt": None,
+        "claimExpiresAt": (now + timedelta(seconds=claim_seconds)).isoformat(timespec="milliseconds"),
     }
+
+
+def abandoned(record: dict, now: datetime) -> bool:
+    """A claim whose invocation has certainly ended without sending (records from before claims had a deadline
+    are never taken over)."""
+    expires = record.get("claimExpiresAt")
+    return not record.get("emailSentAt") and isinstance(expires, str) and datetime.fromisoformat(expires) < now
 
 
 def _put_record(bucket: str, key: str, record: dict, **conditions) -> None:
@@ -125,22 +143,43 @@ def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def send_once(task: dict, *, bucket: str, topic_arn: str, api_url: str, now: datetime) -> bool:
-    """Email the approver unless this task was already emailed. Returns whether an email was sent."""
-    key = task_key(task["taskToken"])
-    record = task_record(task, now)
+_CONFLICTS = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
+
+
+def claim_task(bucket: str, key: str, record: dict, task: dict, now: datetime) -> bool:
+    """Claim the task for this invocation; False when it was emailed already. Raises while another invocation
+    holds the claim (the message is retried later, so it is still there if that invocation fails)."""
+    busy = RuntimeError(f"task {task['requestId']} is being emailed by another delivery; retrying later")
     try:
         _put_record(bucket, key, record, IfNoneMatch="*")
+        return True
     except ClientError as error:
-        if _error_code(error) not in ("PreconditionFailed", "ConditionalRequestConflict", "412", "409"):
+        if _error_code(error) not in _CONFLICTS:
             raise
-        existing = json.loads(s3_client().get_object(Bucket=bucket, Key=key)["Body"].read())
-        if existing.get("emailSentAt"):
-            LOG.info("task %s was already emailed at %s; not sending again", task["requestId"], existing["emailSentAt"])
-            return False
-        # Another delivery of this message is sending right now; retry later rather than report success,
-        # so that if that delivery fails this message is still there to send.
-        raise RuntimeError(f"task {task['requestId']} is being emailed by another delivery; retrying later") from None
+    found = s3_client().get_object(Bucket=bucket, Key=key)
+    existing = json.loads(found["Body"].read())
+    if existing.get("emailSentAt"):
+        LOG.info("task %s was already emailed at %s; not sending again", task["requestId"], existing["emailSentAt"])
+        return False
+    if not abandoned(existing, now):
+        raise busy
+    try:
+        _put_record(bucket, key, record, IfMatch=found["ETag"])  # unless another redelivery took it over first
+    except ClientError as error:
+        if _error_code(error) in _CONFLICTS:
+            raise busy from None
+        raise
+    LOG.warning("task %s: taking over a claim abandoned at %s", task["requestId"], existing["claimExpiresAt"])
+    return True
+
+
+def send_once(task: dict, *, bucket: str, topic_arn: str, api_url: str, now: datetime,
+              claim_seconds: float = DEFAULT_CLAIM_SECONDS) -> bool:
+    """Email the approver unless this task was already emailed. Returns whether an email was sent."""
+    key = task_key(task["taskToken"])
+    record = task_record(task, now, claim_seconds)
+    if not claim_task(bucket, key, record, task, now):
+        return False
 
     links = decision_links(api_url, task["taskToken"])
     title = (task.get("request") or {}).get("title", "Untitled request")
@@ -166,10 +205,17 @@ def handler(event, context):
     records = event.get("Records") or []
     failures: list[dict] = []
     errors: list[Exception] = []
-    for record in records:
+    for index, record in enumerate(records):
+        remaining_ms = context.get_remaining_time_in_millis() if context else None
+        if remaining_ms is not None and remaining_ms < START_MARGIN_MS:
+            LOG.warning("%d of %d messages left for a later delivery: %d ms of this invocation's time left",
+                        len(records) - index, len(records), remaining_ms)
+            failures += [{"itemIdentifier": r.get("messageId", "")} for r in records[index:]]
+            break
         try:
             task = parse_task(record["body"])
-            send_once(task, bucket=bucket, topic_arn=topic_arn, api_url=api_url, now=datetime.now(UTC))
+            send_once(task, bucket=bucket, topic_arn=topic_arn, api_url=api_url, now=datetime.now(UTC),
+                      claim_seconds=remaining_ms / 1000 if remaining_ms is not None else DEFAULT_CLAIM_SECONDS)
         except Exception as error:
             LOG.exception("could not send the approval email for message %s", record.get("messageId"))
             failures.append({"itemIdentifier": record.get("messageId", "")})

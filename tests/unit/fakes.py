@@ -1,9 +1,10 @@
 """In-memory stand-ins for the S3/SNS/Step Functions calls the handlers make, for testing their logic alone.
 
 The real services are exercised by tests/e2e; these only model the behaviour the logic depends on (S3's
-IfNoneMatch='*' refusing an existing key, Step Functions refusing a finished task).
+IfNoneMatch='*' refusing an existing key and IfMatch a changed one, Step Functions refusing a finished task).
 """
 
+import hashlib
 import io
 
 from botocore.exceptions import ClientError
@@ -18,15 +19,20 @@ class FakeS3:
     def __init__(self):
         self.objects: dict[str, bytes] = {}
 
-    def put_object(self, Bucket, Key, Body, ContentType=None, IfNoneMatch=None):
+    def put_object(self, Bucket, Key, Body, ContentType=None, IfNoneMatch=None, IfMatch=None):
         if IfNoneMatch == "*" and Key in self.objects:
+            raise client_error("PreconditionFailed", 412)
+        if IfMatch is not None and (Key not in self.objects or IfMatch != self._etag(Key)):
             raise client_error("PreconditionFailed", 412)
         self.objects[Key] = Body
 
     def get_object(self, Bucket, Key):
         if Key not in self.objects:
             raise client_error("NoSuchKey", 404)
-        return {"Body": io.BytesIO(self.objects[Key])}
+        return {"Body": io.BytesIO(self.objects[Key]), "ETag": self._etag(Key)}
+
+    def _etag(self, key):
+        return '"' + hashlib.md5(self.objects[key]).hexdigest() + '"'  # noqa: S324 - S3's ETag of a simple upload
 
     def delete_object(self, Bucket, Key):
         self.objects.pop(Key, None)

@@ -2,7 +2,7 @@
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -109,16 +109,70 @@ def test_a_failed_publish_is_raised_and_leaves_no_record_so_a_retry_sends(event,
     assert len(working.published) == 1
 
 
-def test_a_delivery_racing_an_unfinished_send_is_retried_not_acknowledged(event, mail):
+class Context:
+    """The one thing of a Lambda context the handler reads: how much of its time is left."""
+
+    def __init__(self, remaining_ms: int):
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def _claim_of_another_delivery(s3, task, now):
+    s3.put_object(Bucket="bucket", Key=approval.task_key(task["taskToken"]),
+                  Body=json.dumps(send_verification.task_record(task, now, claim_seconds=5)).encode())
+
+
+def test_a_claim_whose_invocation_ended_is_taken_over_and_the_email_sent(event, mail):
+    """The delivery that claimed the task was killed at its timeout before publishing: the next one sends."""
     s3, sns = mail
     good = event("sqs_verification_message")["Records"][0]
     task = json.loads(good["body"])
-    # Another delivery created the record but has not published yet.
-    s3.put_object(Bucket="bucket", Key=approval.task_key(task["taskToken"]),
-                  Body=json.dumps(send_verification.task_record(task, NOW)).encode())
+    _claim_of_another_delivery(s3, task, datetime.now(UTC) - timedelta(seconds=6))
+    assert send_verification.handler({"Records": [good]}, Context(5000)) == {"batchItemFailures": []}
+    assert len(sns.published) == 1
+    record = json.loads(s3.objects[approval.task_key(task["taskToken"])])
+    assert record["emailSentAt"]
+
+
+def test_a_claim_still_within_its_invocation_is_left_alone(event, mail):
+    s3, sns = mail
+    good = event("sqs_verification_message")["Records"][0]
+    task = json.loads(good["body"])
+    _claim_of_another_delivery(s3, task, datetime.now(UTC) - timedelta(seconds=4))
     with pytest.raises(RuntimeError, match="being emailed by another delivery"):
-        send_verification.handler({"Records": [good]}, None)
+        send_verification.handler({"Records": [good]}, Context(5000))
     assert sns.published == []
+
+
+def test_a_takeover_that_loses_the_race_sends_nothing(event, mail, monkeypatch):
+    """Two redeliveries find the same abandoned claim; the record changed before this one's conditional write."""
+    s3, sns = mail
+    good = event("sqs_verification_message")["Records"][0]
+    task = json.loads(good["body"])
+    _claim_of_another_delivery(s3, task, datetime.now(UTC) - timedelta(seconds=6))
+    key = approval.task_key(task["taskToken"])
+    read = s3.get_object
+
+    def read_then_lose(Bucket, Key):
+        found = read(Bucket=Bucket, Key=Key)
+        s3.objects[key] = s3.objects[key] + b" "  # the other redelivery's takeover lands first
+        return found
+
+    monkeypatch.setattr(s3, "get_object", read_then_lose)
+    with pytest.raises(RuntimeError, match="being emailed by another delivery"):
+        send_verification.handler({"Records": [good]}, Context(5000))
+    assert sns.published == []
+
+
+def test_records_left_when_time_runs_short_are_reported_not_started(event, mail):
+    s3, sns = mail
+    records = event("sqs_verification_message")["Records"]
+    assert len(records) >= 2
+    answer = send_verification.handler({"Records": records}, Context(send_verification.START_MARGIN_MS - 1))
+    assert answer == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
+    assert sns.published == [] and s3.objects == {}
 
 
 def test_subject_is_short_single_line_and_names_the_title():
