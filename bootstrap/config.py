@@ -9,7 +9,7 @@
 | APPROVAL_SCHEDULE_ENABLED        | false                   | whether that schedule runs (off: a sandbox that     |
 |                                  |                         | emails every 10 minutes buries the requests you send)|
 | APPROVAL_API_STAGE               | sandbox                 | API Gateway stage of the Approve/Reject endpoint    |
-| APPROVAL_MAX_RECEIVE_COUNT       | 3                       | deliveries of a verification message before the DLQ |
+| APPROVAL_MAX_RECEIVE_COUNT       | 5                       | deliveries of a verification message before the DLQ |
 | APPROVAL_EVENT_SOURCE            | sandbox.approvals       | `source` of the events the manual-request rule takes |
 | NAME_PREFIX                      | sandbox-                | put before every resource name, so a stack of your  |
 |                                  |                         | own named like the demo (`WaitForCallback`) fits    |
@@ -110,7 +110,7 @@ class DeployConfig:
     schedule: str = field(default_factory=lambda: os.environ.get("APPROVAL_SCHEDULE", "rate(10 minutes)").strip())
     schedule_enabled: bool = field(default_factory=lambda: _env_bool("APPROVAL_SCHEDULE_ENABLED", False))
     api_stage: str = field(default_factory=lambda: os.environ.get("APPROVAL_API_STAGE", "sandbox").strip())
-    max_receive_count: int = field(default_factory=lambda: _env_int("APPROVAL_MAX_RECEIVE_COUNT", 3, 1, 1000))
+    max_receive_count: int = field(default_factory=lambda: _env_int("APPROVAL_MAX_RECEIVE_COUNT", 5, 1, 1000))
     event_source: str = field(
         default_factory=lambda: os.environ.get("APPROVAL_EVENT_SOURCE", EVENT_SOURCE).strip())
     name_prefix: str = field(default_factory=lambda: os.environ.get("NAME_PREFIX", DEFAULT_PREFIX).strip())
