@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from browser_support import launch, skip_without_chromium
+from hostile_mail import deep_multipart, many_attachments
 from mailcatcher_support import message, unique
 
 TEN_MB = 10 * 1024 * 1024
@@ -196,21 +197,8 @@ def _rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-def many_attachments(count: int) -> bytes:
-    head = (b"From: a@example.com\r\nTo: b@example.com\r\nSubject: SUBJECT\r\nMIME-Version: 1.0\r\n"
-            b"Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n")
-    part = (b"--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; "
-            b"filename=\"f.bin\"\r\n\r\nAB\r\n")
-    return head + part * count + b"--B--\r\n"
 
 
-def deep_multipart(depth: int, subject: str) -> bytes:
-    opening = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n" % (i - 1, i)
-                       for i in range(1, depth))
-    closing = b"".join(b"--b%d--\r\n" % i for i in range(depth - 1, -1, -1))
-    return (f"Subject: {subject}\r\nFrom: a@example.com\r\n".encode()
-            + b"Content-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n" + opening
-            + b"--b%d\r\nContent-Type: text/plain\r\n\r\ndeep text\r\n" % (depth - 1) + closing)
 
 
 def test_finding_7_forty_views_of_a_20000_attachment_mail_leave_health_checks_fast(start_mailcatcher):
@@ -218,7 +206,7 @@ def test_finding_7_forty_views_of_a_20000_attachment_mail_leave_health_checks_fa
     under 1 s throughout and the catcher's RSS back under 200 MB afterwards (before: 267 s and 1.6 GB)."""
     catcher = start_mailcatcher("--max-size", str(8 * 1024 * 1024))
     subject = unique("twenty-thousand")
-    raw = many_attachments(20_000).replace(b"SUBJECT", subject.encode())
+    raw = many_attachments(20_000, subject)
     assert len(raw) >= 2_000_000
     catcher.sendmail("a@example.com", ["b@example.com"], raw)
     message_id = stored(catcher, subject)["ID"]

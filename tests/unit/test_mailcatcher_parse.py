@@ -7,6 +7,7 @@ import time
 from email.message import EmailMessage
 
 import pytest
+from hostile_mail import deep_multipart, many_attachments
 
 from mailcatcher import mime
 from mailcatcher.parse import parse_message, part_bytes
@@ -103,20 +104,8 @@ def test_sanitize_removes_scripts_handlers_and_remote_fetches():
     assert '<a href="https://ok.example/approve" target="_blank" rel="noopener noreferrer">ok</a>' in clean
 
 
-def many_attachments(count: int) -> bytes:
-    head = (b"From: a@example.com\r\nSubject: many\r\nMIME-Version: 1.0\r\n"
-            b"Content-Type: multipart/mixed; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n")
-    part = (b"--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; "
-            b"filename=\"f.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\nQUJD\r\n")
-    return head + part * count + b"--B--\r\n"
 
 
-def deep_multipart(depth: int) -> bytes:
-    opening = b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n" % (i - 1, i)
-                       for i in range(1, depth))
-    closing = b"".join(b"--b%d--\r\n" % i for i in range(depth - 1, -1, -1))
-    return (b"Subject: deep\r\nContent-Type: multipart/mixed; boundary=\"b0\"\r\n\r\n" + opening
-            + b"--b%d\r\nContent-Type: text/plain\r\n\r\ndeep text\r\n" % (depth - 1) + closing)
 
 
 def test_finding_7_twenty_thousand_attachments_are_bounded_and_say_what_was_cut():
