@@ -49,10 +49,10 @@ HANDLERS: dict[str, engine.Handler] = {
     "AWS::ApiGateway::Deployment": api.DEPLOYMENT_HANDLER,
 }
 FINGERPRINT_TAG = "callback-sandbox-fingerprint"
-SERVICES = AWS_SERVICES
-# LocalStack loads a service on its first call, seconds each after a start. Concurrent first calls can deadlock
-# its lazy imports (seen: "deadlock detected by _ModuleLock('moto.apigateway.models')", and the service stayed
-# broken), so before the concurrent deploy every cold service gets one cheap call, one service at a time.
+# A LocalStack that did not load its services as it started (the sandbox's own does: EAGER_SERVICE_LOADING)
+# loads each on its first call. Concurrent first calls can deadlock its lazy imports (seen: "deadlock detected by
+# _ModuleLock('moto.apigateway.models')", and the service stayed broken), so before the concurrent deploy every
+# cold service gets one cheap call, one service at a time.
 WARM_UP = {
     "s3": ("s3", "list_buckets", {}), "sqs": ("sqs", "list_queues", {"MaxResults": 1}),
     "sns": ("sns", "list_topics", {}), "iam": ("iam", "list_roles", {"MaxItems": 1}),
@@ -78,7 +78,7 @@ class Clients:
             aws_secret_access_key=TEST_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             region_name=settings.region,
         )
-        for service in SERVICES:
+        for service in AWS_SERVICES:
             # `lambda` is a Python keyword, so that client is reached as `awslambda`.
             name = "awslambda" if service == "lambda" else service
             client = session.client(service, endpoint_url=settings.localstack_url)
