@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -198,24 +199,23 @@ def send_once(task: dict, *, bucket: str, topic_arn: str, api_url: str, now: dat
     return True
 
 
-def handler(event, context):
-    bucket = os.environ["RECORDS_BUCKET"]
-    topic_arn = os.environ["TOPIC_ARN"]
-    api_url = os.environ["API_URL"]
-    records = event.get("Records") or []
+def send_batch(records: list[dict], remaining_ms: Callable[[], int | None], *, bucket: str, topic_arn: str,
+               api_url: str) -> dict:
+    """Email each record's task; the SQS batch response names the records to deliver again. `remaining_ms` is
+    the invocation's time left (None without a Lambda context)."""
     failures: list[dict] = []
     errors: list[Exception] = []
     for index, record in enumerate(records):
-        remaining_ms = context.get_remaining_time_in_millis() if context else None
-        if remaining_ms is not None and remaining_ms < START_MARGIN_MS:
+        left = remaining_ms()
+        if left is not None and left < START_MARGIN_MS:
             LOG.warning("%d of %d messages left for a later delivery: %d ms of this invocation's time left",
-                        len(records) - index, len(records), remaining_ms)
+                        len(records) - index, len(records), left)
             failures += [{"itemIdentifier": r.get("messageId", "")} for r in records[index:]]
             break
         try:
             task = parse_task(record["body"])
             send_once(task, bucket=bucket, topic_arn=topic_arn, api_url=api_url, now=datetime.now(UTC),
-                      claim_seconds=remaining_ms / 1000 if remaining_ms is not None else DEFAULT_CLAIM_SECONDS)
+                      claim_seconds=left / 1000 if left is not None else DEFAULT_CLAIM_SECONDS)
         except Exception as error:
             LOG.exception("could not send the approval email for message %s", record.get("messageId"))
             failures.append({"itemIdentifier": record.get("messageId", "")})
@@ -223,3 +223,9 @@ def handler(event, context):
     if records and len(errors) == len(records):
         raise errors[0]
     return {"batchItemFailures": failures}
+
+
+def handler(event, context):
+    return send_batch(event.get("Records") or [], lambda: context.get_remaining_time_in_millis() if context else None,
+                      bucket=os.environ["RECORDS_BUCKET"], topic_arn=os.environ["TOPIC_ARN"],
+                      api_url=os.environ["API_URL"])
