@@ -51,7 +51,7 @@ PATCH_PRIORITY = 10
 @hooks.on_runtime_create()
 def pause_garbage_collection_while_starting() -> None:
     """No cycle collection while LocalStack imports and loads its services (it walks the growing heap again and
-    again); one collection and a freeze of what survived when it is ready."""
+    again); when it is ready, what the start made is frozen, and collection resumes after the first deploy."""
     from sandbox_localstack.startup_gc import pause_collection
 
     pause_collection()
