@@ -115,8 +115,8 @@ def _fingerprint(settings: Settings, config: DeployConfig, account: Account) -> 
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _context(settings: Settings, changes: Changes) -> engine.Context:
-    clients = Clients(settings)
+def _context(settings: Settings, changes: Changes, clients: Clients | None = None) -> engine.Context:
+    clients = clients or Clients(settings)
     identity = clients.sts.get_caller_identity()
     account = Account(region=settings.region, account_id=identity["Account"])
     return engine.Context(clients, changes, account, settings.localstack_url, dict([MANAGED_TAG]))
@@ -155,8 +155,8 @@ def _up_to_date(ctx: engine.Context, settings: Settings, fingerprint: str) -> di
     return outputs if {"key": FINGERPRINT_TAG, "value": fingerprint} in tags else None
 
 
-def _apply(settings: Settings, config: DeployConfig, changes: Changes) -> dict:
-    ctx = _context(settings, changes)
+def _apply(settings: Settings, config: DeployConfig, changes: Changes, clients: Clients | None = None) -> dict:
+    ctx = _context(settings, changes, clients)
     values = _values(settings, config, ctx.account)
     fingerprint = _fingerprint(settings, config, ctx.account)
     cold = _cold_services(settings)
@@ -204,9 +204,10 @@ def _write_outputs(path: Path, outputs: dict) -> None:
 
 
 def deploy(settings: Settings, config: DeployConfig | None = None, *,
-           report: Callable[[Change], None] | None = None) -> dict:
-    """Create or update everything; writes and returns the outputs. `report` sees each change as it happens."""
-    outputs = _apply(settings, config or DeployConfig(), Changes(dry_run=False, report=report))
+           report: Callable[[Change], None] | None = None, clients: Clients | None = None) -> dict:
+    """Create or update everything; writes and returns the outputs. `report` sees each change as it happens.
+    `clients` may be made beforehand (making them is ~0.3 s of CPU; `make up` does it while LocalStack starts)."""
+    outputs = _apply(settings, config or DeployConfig(), Changes(dry_run=False, report=report), clients)
     _write_outputs(settings.outputs_path, outputs)
     return outputs
 

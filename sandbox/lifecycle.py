@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sandbox import compose, deployment, docker_mode, restarts
 from sandbox.config import Settings, ensure_private_dir
@@ -116,8 +117,10 @@ def _up_local(settings: Settings, deploy: bool) -> set[str]:
         if running[service.spec.name] is None:
             service.start()
             changed.add(service.spec.name)
-    # Meanwhile this process loads the deployer (boto3 and all), which it would otherwise do once LocalStack answers.
-    loading = threading.Thread(target=importlib.import_module, args=("bootstrap",), daemon=True)
+    # Meanwhile this process loads the deployer (boto3 and all) and makes its clients, on the other core, which it
+    # would otherwise do once LocalStack answers.
+    prepared: list[Any] = []
+    loading = threading.Thread(target=lambda: prepared.append(_deploy_clients(settings)), daemon=True)
     if deploy:
         loading.start()
     for service in services:
@@ -131,12 +134,17 @@ def _up_local(settings: Settings, deploy: bool) -> set[str]:
         from bootstrap import deploy as deploy_pipeline
 
         made: list[object] = []
-        deploy_pipeline(settings, report=made.append)
+        deploy_pipeline(settings, report=made.append, clients=prepared[0] if prepared else None)
         settings.outputs_path.chmod(0o600)
         done()
         if made:
             changed.add("pipeline")
     return changed
+
+
+def _deploy_clients(settings: Settings) -> Any:
+    """The deployer's boto3 clients (importing it first): they open no connection until the deploy's first call."""
+    return importlib.import_module("bootstrap").Clients(settings)
 
 
 def down(settings: Settings, mode: str | None) -> bool:

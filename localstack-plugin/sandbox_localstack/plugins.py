@@ -48,11 +48,43 @@ def sesv2_provider() -> Service:
 PATCH_PRIORITY = 10
 
 
+@hooks.on_runtime_create()
+def pause_garbage_collection_while_starting() -> None:
+    """No cycle collection while LocalStack imports and loads its services (it walks the growing heap again and
+    again); when it is ready, what the start made is frozen, and collection resumes after the first deploy."""
+    from sandbox_localstack.startup_gc import pause_collection
+
+    pause_collection()
+
+
+@hooks.on_infra_ready()
+def resume_garbage_collection_when_ready() -> None:
+    from sandbox_localstack.startup_gc import GRACE_SECONDS, resume_collection
+
+    resume_collection(after=GRACE_SECONDS)
+
+
 # Before every other start hook: they (and LocalStack's eager service loading) import what this makes cheaper.
 @hooks.on_infra_start(priority=100)
 def start_without_unused_imports() -> None:
     """Step Functions without moto's EC2 model; one region table for every service's store."""
     from sandbox_localstack.startup_imports import install
+
+    install()
+
+
+@hooks.on_infra_start(priority=100)
+def compile_url_builders_on_use() -> None:
+    """Werkzeug rules compile their URL builders when first asked to build a URL, not as each route is added."""
+    from sandbox_localstack.lazy_url_builders import install
+
+    install()
+
+
+@hooks.on_infra_start(priority=100)
+def parse_model_files_once() -> None:
+    """Each botocore model file parsed once (kept pickled under LocalStack's cache folder), not once per loader."""
+    from sandbox_localstack.model_cache import install
 
     install()
 
@@ -143,6 +175,15 @@ def start_restart_journal() -> None:
     from sandbox_localstack import journal
 
     journal.install()
+
+
+# After LocalStack's eager service loading (priority 0): IAM must be loaded, and patched by LocalStack, first.
+@hooks.on_infra_start(priority=-10)
+def warm_default_account() -> None:
+    """Set up the default account in moto's IAM (AWS's managed policies) while starting, not on the first call."""
+    from sandbox_localstack.account_warm_up import install
+
+    install()
 
 
 @hooks.on_infra_shutdown()
