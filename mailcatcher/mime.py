@@ -15,6 +15,7 @@ import binascii
 import re
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import Any
 
 MAX_DEPTH = 20
 MAX_PARTS = 1000
@@ -59,10 +60,26 @@ def header_end(raw: bytes, start: int, end: int) -> tuple[int, int]:
     return end, end
 
 
+class Headers(Message):
+    """A header block with ``compat32`` semantics, whose headers' parameters are parsed once each.
+
+    A part's Content-Type parameters are asked for three or four times (type, charset, boundary, file name), and
+    nothing changes a header block after ``parse_headers``; parsing them again was a tenth of a message's cost.
+    """
+
+    def _get_params_preserve(self, failobj: Any, header: str) -> Any:
+        cache: dict[str, Any] = self.__dict__.setdefault("_params", {})
+        key = header.lower()
+        if key not in cache:
+            cache[key] = super()._get_params_preserve(None, header)  # type: ignore[misc]
+        params = cache[key]
+        return failobj if params is None else list(params)
+
+
 def parse_headers(raw: bytes, start: int, end: int) -> Message:
     """The header block raw[start:end] as a ``compat32`` Message without a payload: raw values, folding kept,
     bytes that are not ASCII kept as surrogate escapes (as the feed parser does, at a tenth of its cost)."""
-    message = Message()
+    message = Headers()
     name: str | None = None
     value: list[str] = []
     for line in raw[start:end].split(b"\n"):

@@ -155,6 +155,8 @@ def _raw_header(msg: Message, name: str) -> str | None:
 
 
 def _decode_rfc2047(value: str) -> str:
+    if "=?" not in value:  # no encoded word: decode_header + make_header would give the value back, at ~10 us
+        return value
     try:
         return str(make_header(decode_header(value)))
     except Exception:

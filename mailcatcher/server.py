@@ -62,7 +62,7 @@ async def serve(args: argparse.Namespace, **app_options: Any) -> int:
             except OSError as exc:
                 log.error("cannot listen for HTTP on %s:%d: %s", http_host, http_port, exc)
                 return 1
-            smtp_port = smtp_server.sockets[0].getsockname()[1]
+            smtp_port = smtp_server.port
             http_port = http_socket.getsockname()[1]
             options = {
                 "bind": [http_host, os.environ.get("SANDBOX_BIND", "")],

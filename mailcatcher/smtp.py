@@ -15,12 +15,14 @@ unchanged. 250 is sent only after the message is committed to the store.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 from email.utils import formatdate
+from typing import Any, cast
 
 from .store import Store
+from .writer import StoreWriter
 
 log = logging.getLogger("mailcatcher.smtp")
 
@@ -72,8 +74,7 @@ class _Session(asyncio.Protocol):
         self.idle: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
         peer = transport.get_extra_info("peername")
         self.peer = str(peer[0]) if isinstance(peer, tuple) else str(peer)
         self._reply(f"220 {self.server.hostname} ESMTP Callback Sandbox mailcatcher")
@@ -146,22 +147,25 @@ class _Session(asyncio.Protocol):
         self.busy = True
         if self.transport is not None:
             self.transport.pause_reading()
-        asyncio.ensure_future(self._deliver(_STUFFED.sub(b".", content)))
+        self._deliver(_STUFFED.sub(b".", content))
         return True
 
-    async def _deliver(self, content: bytes) -> None:
+    def _deliver(self, content: bytes) -> None:
         sender, recipients = self.sender or "", self.recipients
         self._reset()
         raw = trace_headers(content, self.helo, self.peer, sender, recipients, self.server.hostname,
                             self.extended) + content
+        # A callback, not a task per message: the reply is all that happens after the commit.
+        self.server.writer.store_message(raw, sender, recipients).add_done_callback(
+            functools.partial(self._stored, sender, len(raw), len(recipients)))
+
+    def _stored(self, sender: str, size: int, recipients: int, stored: asyncio.Future[dict[str, Any]]) -> None:
         try:
-            summary = await asyncio.get_running_loop().run_in_executor(
-                self.server.writer, self.server.store.add, raw, sender, recipients)
-            log.info("stored message %s (%d bytes) from %s to %d recipient(s)", summary["ID"], len(raw), sender,
-                     len(recipients))
+            summary = stored.result()
+            log.info("stored message %s (%d bytes) from %s to %d recipient(s)", summary["ID"], size, sender,
+                     recipients)
             self._reply(f"250 OK: queued as {summary['ID']}")
-        except Exception:
-            log.exception("could not store message from %s", sender)
+        except Exception:  # the writer logged why
             self.server.store.stats.update(rejected=1)
             self._reply("451 Requested action aborted: could not store the message")
         finally:
@@ -237,31 +241,46 @@ class _Session(asyncio.Protocol):
 
 
 class CatchAll:
-    """What every session shares: the store, the one writer thread, the limits."""
+    """What every session shares: the store, its writer, the limits."""
 
     def __init__(self, store: Store, max_size: int, hostname: str) -> None:
         self.store = store
         self.max_size = max_size
         self.hostname = hostname
-        # One thread stores messages in arrival order: parsing holds the GIL and the insert the store's lock, so
-        # more threads would only contend.
-        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mailcatcher-store")
+        self.writer = StoreWriter(store, asyncio.get_running_loop())
+
+
+class SmtpServer:
+    def __init__(self, listening: asyncio.Server, shared: CatchAll) -> None:
+        self.listening = listening
+        self.shared = shared
+
+    @property
+    def port(self) -> int:
+        return int(self.listening.sockets[0].getsockname()[1])
 
 
 async def start_smtp(store: Store, host: str, port: int, max_size: int,
-                     hostname: str = "mailcatcher") -> asyncio.Server:
+                     hostname: str = "mailcatcher") -> SmtpServer:
     """Listen for SMTP on host:port in the running loop (``hostname`` given, so no DNS lookup is made)."""
     shared = CatchAll(store, max_size, hostname)
     loop = asyncio.get_running_loop()
-    return await loop.create_server(lambda: _Session(shared), host=host, port=port, reuse_address=True)
+    try:
+        listening = await loop.create_server(lambda: _Session(shared), host=host, port=port, reuse_address=True)
+    except OSError:
+        shared.writer.close()
+        raise
+    return SmtpServer(listening, shared)
 
 
-async def stop_smtp(server: asyncio.Server) -> None:
-    server.close()
-    close_clients = getattr(server, "close_clients", None)  # Python 3.13+: do not wait for idle clients
+async def stop_smtp(server: SmtpServer) -> None:
+    """Stop listening, let go of idle clients, and store what was already received."""
+    server.listening.close()
+    close_clients = getattr(server.listening, "close_clients", None)  # Python 3.13+: do not wait for idle clients
     if close_clients is not None:
         close_clients()
     try:
-        await asyncio.wait_for(server.wait_closed(), timeout=5)
+        await asyncio.wait_for(server.listening.wait_closed(), timeout=5)
     except TimeoutError:
         log.warning("SMTP clients still connected at shutdown")
+    await asyncio.to_thread(server.shared.writer.close)

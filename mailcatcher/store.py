@@ -152,24 +152,39 @@ class Store(FinderMixin, TagsMixin):
     def add(self, raw: bytes, envelope_from: str = "", envelope_to: Iterable[str] = (),
             tags: Iterable[str] = ()) -> dict[str, Any]:
         """Parse and store one message, prune beyond the retention cap, notify; returns its summary."""
+        return self.add_parsed([(self.parse(raw, envelope_from, envelope_to, tags), raw)])[0]
+
+    @staticmethod
+    def parse(raw: bytes, envelope_from: str = "", envelope_to: Iterable[str] = (),
+              tags: Iterable[str] = ()) -> records.Record:
+        """What the store keeps for a message, besides its bytes (no lock needed: the slow part of a write)."""
         found = records.build(raw, envelope_from, list(envelope_to))
         for tag in tags:
             cleaned = records.clean_tag(tag)
             if cleaned and cleaned.lower() not in (t.lower() for t in found.tags):
                 found.tags.append(cleaned)
-        # Parsing above runs outside the lock: only the insert and the pruning are serialised, in one transaction.
+        return found
+
+    def add_parsed(self, batch: list[tuple[records.Record, bytes]]) -> list[dict[str, Any]]:
+        """Store parsed messages in one transaction (one commit however many arrived together), prune beyond the
+        retention cap, notify; returns their summaries in order."""
         with self._lock, self._transaction():
-            new_id = self._insert(found, raw)
-            pruned = self._prunable(new_id)
+            new_ids = [self._insert(found, raw) for found, raw in batch]
+            pruned = self._prunable(new_ids[-1]) if new_ids else []
             if pruned:
                 self._delete_rows(pruned)
         self._index_later()
-        result = self._summary(new_id, found.created, False, found.size, found.summary, sorted(found.tags))
-        self.stats.update(accepted=1, accepted_size=found.size, deleted=len(pruned))
+        results = [self._summary(new_id, found.created, False, found.size, found.summary, sorted(found.tags))
+                   for new_id, (found, _) in zip(new_ids, batch, strict=True)]
+        self.stats.update(accepted=len(batch), accepted_size=sum(found.size for found, _ in batch),
+                          deleted=len(pruned))
         if pruned:
             self._notify(Event("delete", {"IDs": [str(i) for i in pruned]}))
-        self._notify(Event("new", result))
-        return result
+        gone = set(pruned)  # a retention cap smaller than the batch prunes some of the batch itself
+        for new_id, result in zip(new_ids, results, strict=True):
+            if new_id not in gone:
+                self._notify(Event("new", result))
+        return results
 
     def _index_later(self) -> None:
         if self._indexer is None:

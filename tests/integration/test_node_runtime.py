@@ -231,3 +231,18 @@ exports.handler = async () => {
     assert warning["level"] == "WARN" and warning["requestId"] == request_id and warning["timestamp"]
     error = next(r for r in records if r["level"] == "ERROR")
     assert (error["errorType"], error["errorMessage"]) == ("TypeError", "as json") and error["stackTrace"]
+
+
+def test_large_events_and_results_beyond_ascii_arrive_whole(lambda_client, create_function):
+    # Hundreds of kilobytes reach the runtime and come back in many socket reads; multi-byte characters make the
+    # byte length differ from the character count and fall across read boundaries.
+    source = "exports.handler = async (event) => ({ echo: event.text, length: event.text.length });\n"
+    name = create_function({"index.js": source}, handler="index.handler", runtime="nodejs20.x")
+    text = "承認 é ✓ " * 40_000
+
+    response, result = invoke(lambda_client, name, {"text": text})
+    again, small = invoke(lambda_client, name, {"text": "ok"})  # the same connection serves the next invoke
+
+    assert "FunctionError" not in response and "FunctionError" not in again
+    assert result == {"echo": text, "length": len(text)}
+    assert small == {"echo": "ok", "length": 2}

@@ -12,10 +12,12 @@ from lambda_support import console_records, invoke, log_messages
 
 FAILING = """
 class ApprovalError extends Error { constructor(message) { super(message); this.name = 'ApprovalError'; } }
+class NamedError extends Error { constructor(message) { super(message); this.name = '承認Error'; } }
 exports.handler = (event, context, callback) => {
   console.log('about to fail: %s', event.kind);
   switch (event.kind) {
     case 'reject': return Promise.reject(new ApprovalError(`rejected ${event.marker}`));
+    case 'named': return Promise.reject(new NamedError(`named ${event.marker}`));
     case 'callback': return callback(new TypeError(`callback ${event.marker}`));
     case 'string': return callback(`plain ${event.marker}`);
     case 'throw': throw new RangeError(`thrown ${event.marker}`);
@@ -36,6 +38,8 @@ exports.handler = (event, context, callback) => {
     ("kind", "error_type", "message", "first_trace_line"),
     [
         ("reject", "ApprovalError", "rejected m1", "ApprovalError: rejected m1"),
+        # No HTTP header can carry this type (the runtime's error post names it in one): it still reaches the caller.
+        ("named", "承認Error", "named m1", "承認Error: named m1"),
         ("callback", "TypeError", "callback m1", "TypeError: callback m1"),
         ("throw", "RangeError", "thrown m1", "RangeError: thrown m1"),
         ("string", "string", "plain m1", None),

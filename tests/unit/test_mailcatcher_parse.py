@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from email import message_from_bytes
 from email.message import EmailMessage
+from email.policy import compat32
 
 import pytest
 from hostile_mail import deep_multipart, many_attachments
@@ -153,3 +155,24 @@ def test_finding_9_protocol_relative_and_backslash_urls_are_dropped(url):
 def test_finding_9_same_origin_paths_and_cid_images_stay():
     clean = sanitize_html('<img src="cid:logo"><a href="/view/1">v</a>', {"logo": "/api/v1/message/1/part/2"})
     assert '<img src="/api/v1/message/1/part/2">' in clean and 'href="/view/1"' in clean
+
+
+@pytest.mark.parametrize("block", [
+    b'Content-Type: multipart/mixed; boundary="=_b 1"; charset=utf-8\r\n',
+    b"Content-Type: application/pdf; name*0*=UTF-8''r%C3%A9; name*1=sum.pdf\r\n"
+    b'Content-Disposition: attachment; filename="a \\"b\\".pdf"\r\n',
+    b"Content-Type: text/plain\r\n",
+    b"Content-Type: ;;; =x; charset\r\nContent-Disposition: inline; filename=\r\n",
+    b"Subject: no content type\r\n",
+])
+def test_header_blocks_answer_parameters_as_compat32_does_however_often_asked(block: bytes):
+    expected = message_from_bytes(block + b"\r\n", policy=compat32)
+    headers = mime.parse_headers(block, 0, len(block))
+    for _ in range(3):  # the first answer is parsed, the others come from the block's cache
+        assert headers.get_params() == expected.get_params()
+        assert headers.get_params(header="content-disposition") == expected.get_params(header="content-disposition")
+        assert headers.get_param("charset") == expected.get_param("charset")
+        assert headers.get_boundary() == expected.get_boundary()
+        assert headers.get_filename() == expected.get_filename()
+        assert headers.get_content_charset() == expected.get_content_charset()
+        assert headers.get_params(failobj="none") == expected.get_params(failobj="none")
