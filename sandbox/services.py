@@ -228,6 +228,13 @@ LOCALSTACK_PASSTHROUGH = (
 
 EAGER_SERVICES = {"EAGER_SERVICE_LOADING": "1", "SERVICES": ",".join(AWS_SERVICES), "STRICT_SERVICE_LOADING": "0"}
 
+# LocalStack's calls to itself (Step Functions -> Lambda and SQS, EventBridge -> Step Functions, the SQS event
+# source's receives and deletes) go straight to its request handlers instead of over HTTP through its own server.
+# Over HTTP, each was a full client and server round trip on the one core LocalStack has, and with a few hundred
+# open at once (N = 1,000 concurrent workflows) the server closed some of them: Step Functions then failed the
+# execution with error "Exception", which no Retry on Lambda.* errors matches (docs/benchmark.md).
+IN_MEMORY_INTERNAL_CALLS = {"IN_MEMORY_CLIENT": "1"}
+
 
 def localstack_env(settings: Settings) -> dict[str, str]:
     """LocalStack's settings for host mode, offline, isolated under the sandbox home."""
@@ -257,6 +264,7 @@ def localstack_env(settings: Settings) -> dict[str, str]:
         # The demo's services load as LocalStack starts (while the catcher starts and `up` loads the deployer),
         # not one by one on the deploy's first calls; any other service still loads on its first call.
         **EAGER_SERVICES,
+        **IN_MEMORY_INTERNAL_CALLS,
         **{k: os.environ[k] for k in LOCALSTACK_PASSTHROUGH if k in os.environ},
     }
 

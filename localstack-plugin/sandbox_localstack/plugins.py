@@ -130,6 +130,14 @@ def reuse_assumed_role_sessions() -> None:
 
 
 @hooks.on_infra_start(priority=PATCH_PRIORITY)
+def reuse_clients_per_settings() -> None:
+    """Reuse LocalStack's internal clients whose Config sets retries (Step Functions' tasks), not one per call."""
+    from sandbox_localstack.client_configs import install
+
+    install()
+
+
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def parse_definitions_once() -> None:
     """Parse each Step Functions state machine definition once, not again for every execution."""
     from sandbox_localstack.parsed_definitions import install

@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from sandbox.config import AWS_SERVICES, Settings
-from sandbox.services import EAGER_SERVICES, localstack_env
+from sandbox.services import EAGER_SERVICES, IN_MEMORY_INTERNAL_CALLS, localstack_env
 
 COMPOSE_FILE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
 
@@ -21,9 +21,16 @@ def test_the_demos_services_load_at_start_and_others_stay_enabled():
     assert {key: env[key] for key in EAGER_SERVICES} == EAGER_SERVICES
 
 
+def test_localstacks_calls_to_itself_skip_its_http_server():
+    assert IN_MEMORY_INTERNAL_CALLS == {"IN_MEMORY_CLIENT": "1"}
+    env = localstack_env(Settings())
+    assert {key: env[key] for key in IN_MEMORY_INTERNAL_CALLS} == IN_MEMORY_INTERNAL_CALLS
+
+
 def test_docker_mode_starts_localstack_the_same_way():
     environment = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["localstack"]["environment"]
-    assert {key: str(environment[key]) for key in EAGER_SERVICES} == EAGER_SERVICES
+    same = {**EAGER_SERVICES, **IN_MEMORY_INTERNAL_CALLS}
+    assert {key: str(environment[key]) for key in same} == same
 
 
 def test_every_plugin_patch_runs_before_localstack_loads_services():
