@@ -103,8 +103,10 @@ def cpu_seconds(pid: int) -> float:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
         total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            return total + sum(cpu_seconds(int(child)) for child in children.read().split())
+        for thread in os.listdir(f"/proc/{pid}/task"):  # a child is listed under the thread that started it
+            with open(f"/proc/{pid}/task/{thread}/children") as children:
+                total += sum(cpu_seconds(int(child)) for child in children.read().split())
+        return total
     except (OSError, ValueError, IndexError):
         return 0.0
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 from mailcatcher_support import REPO_ROOT, message, unique
 
@@ -108,3 +109,29 @@ def test_acknowledged_messages_survive_sigkill(start_mailcatcher, tmp_path):
     second = start_mailcatcher(db=db)
     assert {m["Subject"] for m in second.get("/api/v1/messages", params={"limit": 100}).json()["messages"]} == set(
         subjects)
+
+
+def test_the_parser_process_ends_with_a_killed_catcher(start_mailcatcher):
+    catcher = start_mailcatcher()
+    with catcher.smtp() as client:
+        client.send_message(message(unique("parsed")))  # the parser child is running once a message is stored
+    pid = catcher.process.pid
+    child_pids = []
+    for thread in os.listdir(f"/proc/{pid}/task"):  # a child is listed under the thread that started it
+        with open(f"/proc/{pid}/task/{thread}/children") as children:
+            child_pids += [int(child) for child in children.read().split()]
+    assert child_pids, "the catcher runs its parser in a child process"
+    catcher.process.kill()  # SIGKILL: no shutdown code closes the pipe; the kernel does
+    catcher.process.wait(30)
+    deadline = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{pid}") and "Z" not in _state(pid) for pid in child_pids):
+        assert time.monotonic() < deadline, "the parser process outlived the catcher"
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"

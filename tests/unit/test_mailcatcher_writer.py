@@ -1,18 +1,21 @@
 """The store's writer: what arrives together is committed together, and each sender learns its own outcome.
 
-A real store (SQLite in a temporary folder), a real event loop and the writer's real thread; the store's methods
-are only wrapped to count the batches or to fail once.
+A real store (SQLite in a temporary folder), a real event loop, the writer's real thread and its real parser
+process; the store's methods are only wrapped to count the batches or to fail once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from mailcatcher.parser_process import ParseFailed, ParserGone, ParserProcess, parse_batch
 from mailcatcher.store import Store
 from mailcatcher.writer import StoreWriter
 
@@ -21,10 +24,10 @@ def _raw(subject: str) -> bytes:
     return f"From: a@example.com\r\nTo: b@example.com\r\nSubject: {subject}\r\n\r\nbody\r\n".encode()
 
 
-async def _queued_behind_a_held_lock(store: Store, first: str, rest: list[str]) -> list[Any]:
+async def _queued_behind_a_held_lock(store: Store, first: str, rest: list[str], parser=None) -> list[Any]:
     """Queue ``first``, let the writer take it and wait for the store's lock (held here, as a long search holds it),
     queue ``rest`` meanwhile; every outcome, in order (a summary or the exception)."""
-    writer = StoreWriter(store, asyncio.get_running_loop())
+    writer = StoreWriter(store, asyncio.get_running_loop(), parser)
     try:
         with store._lock:
             futures = [writer.store_message(_raw(first), "a@example.com", ["b@example.com"])]
@@ -56,20 +59,50 @@ def test_messages_that_arrive_while_a_batch_is_stored_are_committed_together(tmp
     store.close()
 
 
+class _RefusingPoison:
+    """Parses in this process, as the child does, but fails messages that say "poison" (real mail never makes
+    ``record.build`` raise: it is built not to)."""
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def parse_many(self, items):
+        return [ParseFailed("unreadable") if b"poison" in raw else parsed
+                for (raw, _, _), parsed in zip(items, parse_batch(items), strict=True)]
+
+
 def test_a_message_that_cannot_be_parsed_costs_only_itself(tmp_path: Path):
     store = Store(str(tmp_path / "mail.sqlite"))
-    parse = store.parse
-
-    def failing(raw, *args):
-        if b"poison" in raw:
-            raise ValueError("unparseable")
-        return parse(raw, *args)
-
-    store.parse = failing  # type: ignore[method-assign]
-    outcomes = asyncio.run(_queued_behind_a_held_lock(store, "first", ["second", "poison", "third"]))
+    outcomes = asyncio.run(_queued_behind_a_held_lock(store, "first", ["second", "poison", "third"],
+                                                      parser=_RefusingPoison()))
     assert [o["Subject"] for o in outcomes if isinstance(o, dict)] == ["first", "second", "third"]
-    assert isinstance(outcomes[2], ValueError)
+    assert isinstance(outcomes[2], ParseFailed)
     assert store.search()[0] == 3
+    store.close()
+
+
+def test_a_parser_process_that_dies_costs_its_batch_and_is_replaced(tmp_path: Path):
+    store = Store(str(tmp_path / "mail.sqlite"))
+
+    async def scenario() -> list[Any]:
+        writer = StoreWriter(store, asyncio.get_running_loop())
+        try:
+            first = await writer.store_message(_raw("before"), "", ["b@example.com"])
+            assert isinstance(writer.parser, ParserProcess) and writer.parser.pid
+            os.kill(writer.parser.pid, signal.SIGKILL)
+            outcomes: list[Any] = [first]
+            for subject in ("during", "after"):  # the first finds the child dead, or meets its replacement
+                outcomes.append((await asyncio.gather(
+                    writer.store_message(_raw(subject), "", ["b@example.com"]), return_exceptions=True))[0])
+            return outcomes
+        finally:
+            writer.close()
+
+    outcomes = asyncio.run(scenario())
+    assert outcomes[0]["Subject"] == "before"
+    assert isinstance(outcomes[1], ParserGone) or outcomes[1]["Subject"] == "during"
+    assert outcomes[2]["Subject"] == "after"
     store.close()
 
 
