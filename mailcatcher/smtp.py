@@ -19,7 +19,7 @@ import functools
 import logging
 import re
 from email.utils import formatdate
-from typing import Any, cast
+from typing import Any
 
 from .store import Store
 from .writer import StoreWriter
@@ -74,7 +74,8 @@ class _Session(asyncio.Protocol):
         self.idle: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are not asyncio's classes
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
         peer = transport.get_extra_info("peername")
         self.peer = str(peer[0]) if isinstance(peer, tuple) else str(peer)
         self._reply(f"220 {self.server.hostname} ESMTP Callback Sandbox mailcatcher")
