@@ -1,4 +1,5 @@
-"""Run the catcher: SMTP and HTTP in one process and one event loop over one store, until a signal."""
+"""Run the catcher: SMTP and HTTP in one process and one event loop over one store (received mail is parsed in
+a child process, see parser_process), until a signal."""
 
 from __future__ import annotations
 
