@@ -1,4 +1,4 @@
-"""Two places where LocalStack 4.14's Step Functions answers differently from AWS, corrected in-process. Each is
+"""Three places where LocalStack 4.14's Step Functions answers differently from AWS, corrected in-process. Each is
 a named, idempotent patch; the plugin README lists every Step Functions correction of the sandbox.
 
 - `catch_heartbeat_timeouts`: a task whose heartbeat expires fails, as on AWS, with a TaskTimedOut event whose
@@ -10,6 +10,10 @@ a named, idempotent patch; the plugin README lists every Step Functions correcti
   was taken, it timed out, or its execution ended), SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat with its
   token answer `TaskTimedOut`, as AWS does. LocalStack accepts a second SendTaskSuccess or SendTaskFailure while
   the execution runs (and a SendTaskFailure after it ended), so an exactly-once test passes here and fails on AWS.
+- `name_lambda_errors_as_aws`: a `Resource: <function ARN>` task whose Lambda call fails (not the function: the
+  call) fails with the error AWS names, `Lambda.<error code>` (e.g. `Lambda.ResourceNotFoundException`,
+  `Lambda.TooManyRequestsException`) or, when no answer came, `Lambda.SdkClientException`. LocalStack names every
+  such failure `Exception`, so the `Retry`/`Catch` on `Lambda.*` errors that AWS's guides advise never match.
 """
 
 from __future__ import annotations
@@ -118,6 +122,39 @@ def answer_closed_tasks_with_task_timed_out() -> None:
         wrap_once(StepFunctionsProvider, operation, refuse_closed_tasks)
 
 
+def lambda_error_name(ex: BaseException) -> str | None:
+    """The error AWS gives a failed Lambda call of a task (None: not a failed call)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(ex, ClientError):
+        return f"Lambda.{ex.response.get('Error', {}).get('Code') or 'AWSLambdaException'}"
+    if isinstance(ex, BotoCoreError):  # no answer: connection closed, timed out
+        return "Lambda.SdkClientException"
+    return None
+
+
+def name_lambda_errors_as_aws() -> None:
+    from localstack.services.stepfunctions.asl.component.common.error_name.custom_error_name import CustomErrorName
+    from localstack.services.stepfunctions.asl.component.state.state_execution.state_task.state_task_lambda import (
+        StateTaskLambda,
+    )
+
+    def rename(original):
+        def _from_error(self, env, ex):
+            event = original(self, env, ex)
+            name = lambda_error_name(ex)
+            details = (event.event_details or {}).get("lambdaFunctionFailedEventDetails")
+            if name is not None and details is not None:
+                event.error_name = CustomErrorName(name)
+                details["error"] = name
+            return event
+
+        return _from_error
+
+    wrap_once(StateTaskLambda, "_from_error", rename)
+
+
 def install() -> None:
     catch_heartbeat_timeouts()
     answer_closed_tasks_with_task_timed_out()
+    name_lambda_errors_as_aws()

@@ -174,3 +174,20 @@ def test_answers_after_a_heartbeat_timeout_get_task_timed_out(sfn, sqs):
 
 def test_an_unknown_token_is_still_invalid(sfn):
     assert error_code(lambda: sfn.send_task_success(taskToken="not-a-token", output="{}")) == "InvalidToken"
+
+
+def test_a_failed_lambda_call_gets_the_error_name_aws_gives_it(sfn):
+    """A missing function: AWS fails the task with Lambda.ResourceNotFoundException, which a Catch can name."""
+    missing = f"arn:aws:lambda:us-east-1:000000000000:function:{unique('missing')}"
+    execution_arn = start(sfn, {
+        "StartAt": "Call",
+        "States": {
+            "Call": {"Type": "Task", "Resource": missing, "End": True,
+                     "Catch": [{"ErrorEquals": ["Lambda.ResourceNotFoundException"], "Next": "NoFunction"}]},
+            "NoFunction": {"Type": "Pass", "End": True},
+        },
+    })
+    execution = finished(sfn, execution_arn)
+    failed = [e for e in events(sfn, execution_arn) if e["type"] == "LambdaFunctionFailed"]
+    assert [e["lambdaFunctionFailedEventDetails"]["error"] for e in failed] == ["Lambda.ResourceNotFoundException"]
+    assert execution["status"] == "SUCCEEDED"

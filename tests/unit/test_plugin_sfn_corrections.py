@@ -9,6 +9,9 @@ from localstack.services.stepfunctions.asl.component.state.state_execution.state
 from localstack.services.stepfunctions.asl.component.state.state_execution.state_task.state_task_activitiy import (
     StateTaskActivity,
 )
+from localstack.services.stepfunctions.asl.component.state.state_execution.state_task.state_task_lambda import (
+    StateTaskLambda,
+)
 from localstack.services.stepfunctions.asl.eval.callback.callback import CallbackEndpoint
 from localstack.services.stepfunctions.provider import StepFunctionsProvider
 from sandbox_localstack import patches, sfn_corrections
@@ -16,6 +19,7 @@ from sandbox_localstack import patches, sfn_corrections
 PATCHED = [
     (StateTask, "_from_error"),
     (StateTaskActivity, "_from_error"),
+    (StateTaskLambda, "_from_error"),
     (ErrorEqualsDecl, "_eval_body"),
     (CallbackEndpoint, "interrupt_all"),
     (StepFunctionsProvider, "send_task_success"),
@@ -53,3 +57,14 @@ def test_wrap_once_keeps_the_name_and_wraps_once():
     assert patches.wrap_once(Thing, "greet", loud)
     assert not patches.wrap_once(Thing, "greet", loud)
     assert Thing().greet() == "HI" and Thing.greet.__name__ == "greet"
+
+
+def test_failed_lambda_calls_get_the_names_aws_gives_them():
+    from botocore.exceptions import ClientError, ConnectionClosedError
+
+    missing = ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "Function not found"}}, "Invoke")
+    assert sfn_corrections.lambda_error_name(missing) == "Lambda.ResourceNotFoundException"
+    assert sfn_corrections.lambda_error_name(ClientError({}, "Invoke")) == "Lambda.AWSLambdaException"
+    closed = ConnectionClosedError(endpoint_url="http://localhost:4566")
+    assert sfn_corrections.lambda_error_name(closed) == "Lambda.SdkClientException"
+    assert sfn_corrections.lambda_error_name(ValueError("a bug of ours")) is None
