@@ -7,6 +7,7 @@ Views never parse the mail again.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,7 +47,7 @@ class Record:
     attachments: int
     inline: int
     summary: dict[str, Any]
-    view: dict[str, Any]
+    view_json: str  # the view, encoded as the store keeps it (done where the parsing is: in the parser process)
     search: dict[str, str]  # search-index column -> lower-cased text
     tags: list[str]
 
@@ -121,7 +122,7 @@ def build(raw: bytes, envelope_from: str = "", envelope_to: list[str] | None = N
         attachments=len(parsed.attachments),
         inline=len(parsed.inline),
         summary=summary,
-        view=view,
+        view_json=json.dumps(view),
         search={column: text.lower() for column, text in search.items()},
         tags=tags_from_header(x_tags) if x_tags else [],
     )

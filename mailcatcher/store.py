@@ -135,7 +135,7 @@ class Store(FinderMixin, TagsMixin):
         assert new_id is not None
         self._db.execute("INSERT INTO summaries VALUES (?, ?)", (new_id, json.dumps(found.summary)))
         self._db.execute("INSERT INTO message_data VALUES (?, ?, ?, ?, ?)", (
-            new_id, found.envelope_from, json.dumps(found.envelope_to), json.dumps(found.view), raw))
+            new_id, found.envelope_from, json.dumps(found.envelope_to), found.view_json, raw))
         if read:
             self._db.execute("UPDATE messages SET read = 1 WHERE id = ?", (new_id,))
         self._db.execute(_INSERT_PENDING, (new_id, *(found.search[c] for c in schema.SEARCH_COLUMNS)))
