@@ -51,7 +51,9 @@ def _record(template: records.Record, raw: bytes, index: int) -> tuple[records.R
     found.summary["Snippet"] = swap(found.summary["Snippet"])
     found.summary["To"] = [{"Name": "", "Address": f"approver{index % 7}@sandbox.local"}]
     found.message_id = found.summary["MessageID"] = f"{index}@bench"
-    found.view["Text"], found.view["HTML"] = swap(found.view["Text"]), swap(found.view["HTML"])
+    view = json.loads(found.view_json)
+    view["Text"], view["HTML"] = swap(view["Text"]), swap(view["HTML"])
+    found.view_json = json.dumps(view)
     found.search = {column: swap(text) for column, text in found.search.items()}
     found.search["subject"], found.search["message_id"] = f"approval request {index}", f"{index}@bench"
     found.search["text"] = found.search["text"].replace("approval request 0", f"approval request {index}")
