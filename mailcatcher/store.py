@@ -152,18 +152,12 @@ class Store(FinderMixin, TagsMixin):
     def add(self, raw: bytes, envelope_from: str = "", envelope_to: Iterable[str] = (),
             tags: Iterable[str] = ()) -> dict[str, Any]:
         """Parse and store one message, prune beyond the retention cap, notify; returns its summary."""
-        return self.add_parsed([(self.parse(raw, envelope_from, envelope_to, tags), raw)])[0]
-
-    @staticmethod
-    def parse(raw: bytes, envelope_from: str = "", envelope_to: Iterable[str] = (),
-              tags: Iterable[str] = ()) -> records.Record:
-        """What the store keeps for a message, besides its bytes (no lock needed: the slow part of a write)."""
         found = records.build(raw, envelope_from, list(envelope_to))
         for tag in tags:
             cleaned = records.clean_tag(tag)
             if cleaned and cleaned.lower() not in (t.lower() for t in found.tags):
                 found.tags.append(cleaned)
-        return found
+        return self.add_parsed([(found, raw)])[0]
 
     def add_parsed(self, batch: list[tuple[records.Record, bytes]]) -> list[dict[str, Any]]:
         """Store parsed messages in one transaction (one commit however many arrived together), prune beyond the

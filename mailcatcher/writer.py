@@ -2,8 +2,9 @@
 
 Messages that arrive while the previous batch is being stored are parsed together (in the parser's child
 process, on another core) and then committed together in one transaction; each session gets its reply only after
-that commit. Under load this saves a commit per message and the thread hand-offs: one wake-up of the writer and
-one of the event loop per batch instead of per message. Alone, a message is a batch of one, stored at once.
+that commit. Under load this saves a commit per message and thread hand-offs: one wake-up of the writer and one
+call back into the event loop for the replies per batch (the store's change events still cross once each).
+Alone, a message is a batch of one, stored at once.
 """
 
 from __future__ import annotations
