@@ -15,7 +15,7 @@ from .approval import approval_view
 from .errors import ApiError
 from .linkcheck import check_links
 from .parse import part_bytes
-from .store import StoredMessage
+from .stored import StoredMessage
 from .views import headers_view, load_message, message_detail
 from .work import heavy
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .query import Term, terms_sql
+from .stored import message_summary
 
 _PAGE = ("SELECT m.id, m.created, m.read, m.size, s.summary FROM messages m JOIN summaries s ON s.id = m.id"
          " WHERE m.id IN (SELECT value FROM json_each(?)) ORDER BY m.id DESC")
@@ -50,7 +51,7 @@ class FinderMixin:
                 page = [message_id for message_id, _ in found[start : start + limit]]
             rows = self._db.execute(_PAGE, (json.dumps(page),)).fetchall()
             tags = self._tags_of(page)
-        summaries = [self._summary(i, c, bool(r), s, json.loads(j), tags.get(i, [])) for i, c, r, s, j in rows]
+        summaries = [message_summary(i, c, bool(r), s, json.loads(j), tags.get(i, [])) for i, c, r, s, j in rows]
         return count, unread, summaries
 
     def matching_ids(self, terms: Iterable[Term]) -> list[int]:

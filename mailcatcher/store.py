@@ -15,7 +15,6 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from .changes import Event, Listener
 from .finder import FinderMixin
 from .indexer import Indexer
 from .query import QueryError, Term, parse_query, terms_sql  # noqa: F401 - the Workflows page imports these here
+from .stored import StoredMessage, message_summary
 from .tags import TagsMixin
 
 # Moved into the trigram index in batches this big (each batch holds the write lock ~50-100 ms).
@@ -35,21 +35,6 @@ _INSERT_PENDING = (
     f"VALUES (?{', ?' * len(schema.SEARCH_COLUMNS)})"
 )
 _IDS = "SELECT value FROM json_each(?)"  # lists of IDs go in as one JSON parameter, never as SQL text
-
-
-@dataclass(frozen=True)
-class StoredMessage:
-    """One message as the views read it: everything but the raw bytes (``Store.raw`` reads those)."""
-
-    id: int
-    created: str
-    read: bool
-    size: int
-    envelope_from: str
-    envelope_to: list[str]
-    summary: dict[str, Any]
-    view: dict[str, Any]
-    tags: list[str]
 
 
 def private_file(path: str) -> None:
@@ -168,7 +153,7 @@ class Store(FinderMixin, TagsMixin):
             if pruned:
                 self._delete_rows(pruned)
         self._index_later()
-        results = [self._summary(new_id, found.created, False, found.size, found.summary, sorted(found.tags))
+        results = [message_summary(new_id, found.created, False, found.size, found.summary, sorted(found.tags))
                    for new_id, (found, _) in zip(new_ids, batch, strict=True)]
         self.stats.update(accepted=len(batch), accepted_size=sum(found.size for found, _ in batch),
                           deleted=len(pruned))
@@ -303,12 +288,3 @@ class Store(FinderMixin, TagsMixin):
             self._indexer.close()
         with self._lock:
             self._db.close()
-
-    @staticmethod
-    def _summary(message_id: int, created: str, read: bool, size: int, summary: dict[str, Any],
-                 tags: list[str]) -> dict[str, Any]:
-        """The Mailpit message summary."""
-        return {"ID": str(message_id), "MessageID": summary["MessageID"], "Read": read, "From": summary["From"],
-                "To": summary["To"], "Cc": summary["Cc"], "Bcc": summary["Bcc"], "ReplyTo": summary["ReplyTo"],
-                "Subject": summary["Subject"], "Created": created, "Username": summary.get("Username", ""),
-                "Tags": tags, "Size": size, "Attachments": summary["Attachments"], "Snippet": summary["Snippet"]}

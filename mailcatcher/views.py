@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ApiError
-from .store import Store, StoredMessage
+from .store import Store
+from .stored import StoredMessage
 
 
 def parse_id(value: str) -> int | None:

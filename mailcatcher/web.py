@@ -19,7 +19,7 @@ from .api_message import approval_of
 from .errors import ApiError
 from .links import urls_in_text
 from .sanitize import sanitize_html
-from .store import StoredMessage
+from .stored import StoredMessage
 from .views import headers_view, load_message, message_detail
 from .work import heavy
 
