@@ -20,47 +20,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
-from approval_support import post_form
+from own_sandbox import REPO, OwnSandbox
 
 from sandbox import workflow
-from sandbox.config import Settings
 from sandbox.ports import free_port
 from sandbox.services import wait_url
 
 pytestmark = pytest.mark.skipif(os.environ.get("SANDBOX_E2E_DOCKER") != "1",
                                 reason="docker mode's lifecycle runs under `make e2e-docker`")
 
-REPO = Path(__file__).resolve().parents[2]
-LINK = re.compile(r"(https?://\S+/(approve|reject)\?token=\S+)")
 PROBE = REPO / "lambdas" / "_e2e_code_change_probe.py"
 OTHER_UID = 1001  # GitHub's runners
 
 
-class DockerSandbox:
+class DockerSandbox(OwnSandbox):
+    command_timeout = 900  # a `make up` that builds the images
+
     def __init__(self, home: Path) -> None:
         suffix = uuid.uuid4().hex[:8]
         self.project = f"cbs-e2e-{suffix}"
         self.tag = f"e2e-{suffix}"
-        self.settings = Settings(home=home, localstack_port=free_port(), smtp_port=free_port(),
-                                 mail_http_port=free_port())
-        self.env = {
-            **{k: v for k, v in os.environ.items() if k not in ("LOCALSTACK_ENDPOINT", "SANDBOX_PUBLIC_URL")},
-            "MODE": "docker",
-            "COMPOSE_PROJECT_NAME": self.project,
-            "SANDBOX_IMAGE_TAG": self.tag,
-            "SANDBOX_HOME": str(home),
-            "LOCALSTACK_PORT": str(self.settings.localstack_port),
-            "SMTP_PORT": str(self.settings.smtp_port),
-            "MAILCATCHER_PORT": str(self.settings.mail_http_port),
-        }
-
-    def make(self, *args: str, check: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(["make", "--no-print-directory", *args], cwd=REPO, env={**self.env, **env},
-                              capture_output=True, text=True, timeout=900)
-        if check:
-            assert done.returncode == 0, f"make {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
-        return done
+        super().__init__(home, MODE="docker", COMPOSE_PROJECT_NAME=self.project, SANDBOX_IMAGE_TAG=self.tag)
 
     def compose(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         """The compose client itself, as the README's direct path uses it."""
@@ -88,19 +68,13 @@ class DockerSandbox:
         return {name: (c["Id"], c["State"]["StartedAt"], c["State"]["Running"])
                 for name, c in self.containers().items()}
 
-    def wait_mail(self, query: str, timeout: float = 120) -> dict:
-        answer = requests.get(f"{self.settings.mail_url}/api/v1/wait", params={"query": query, "timeout": timeout},
-                              timeout=timeout + 10)
-        assert answer.status_code == 200, f"no mail for {query!r}: {answer.status_code}"
-        return answer.json()
-
     def waiting_request(self) -> str:
         """Start a request and wait until it waits for its approval (its email arrived)."""
         try:
             started = workflow.start(self.settings, {"title": f"docker lifecycle {uuid.uuid4().hex[:8]}"})
         except Exception as error:
             raise AssertionError(f"{error}\n{self.diagnostics()}") from error
-        self.wait_mail(started.name)
+        self.wait_mail(started.name, timeout=120)
         return started.name
 
     def diagnostics(self) -> str:
@@ -113,13 +87,7 @@ class DockerSandbox:
         return "\n".join(parts)
 
     def approve_flow(self) -> None:
-        name = self.waiting_request()
-        email = self.wait_mail(name)
-        approve = next(url for url, kind in LINK.findall(email["Text"]) if kind == "approve")
-        page = requests.get(approve, timeout=30)
-        assert page.status_code == 200, page.text[:300]
-        assert post_form(approve, page.text).status_code == 200
-        assert workflow.wait_for_status(self.settings, name, timeout=90)["status"] == "SUCCEEDED"
+        self.approve(self.waiting_request())
 
 
 @pytest.fixture(scope="module")

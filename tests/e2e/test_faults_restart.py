@@ -13,8 +13,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,17 +21,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from approval_support import post_form
+from own_sandbox import LINK, OwnSandbox
 
 from sandbox import workflow
 from sandbox.config import TEST_CREDENTIALS, Settings
-from sandbox.ports import free_port
 from sandbox.services import ManagedProcess, local_services, mailcatcher_spec
 
-REPO = Path(__file__).resolve().parents[2]
-SANDBOX = [str(REPO / ".venv" / "bin" / "sandbox")] if (REPO / ".venv/bin/sandbox").exists() else [
-    sys.executable, "-m", "sandbox.cli"]
-LINK = re.compile(r"(https?://\S+/(approve|reject)\?token=\S+)")
 RELAY_RETRY_SECONDS = 120
 # Secrets a developer may have in their shell; none may end up in a log of the sandbox.
 CANARIES = {
@@ -44,45 +37,13 @@ CANARIES = {
 }
 
 
-
-class OwnSandbox:
+class FaultsSandbox(OwnSandbox):
     def __init__(self, home: Path) -> None:
-        self.settings = Settings(home=home, bind_host="127.0.0.1", localstack_port=free_port(),
-                                 smtp_port=free_port(), mail_http_port=free_port())
-        self.env = {
-            **{k: v for k, v in os.environ.items() if k not in ("LOCALSTACK_ENDPOINT", "SANDBOX_PUBLIC_URL", "MODE")},
-            **CANARIES,
-            "SANDBOX_HOME": str(home),
-            "SANDBOX_BIND": "127.0.0.1",
-            "LOCALSTACK_PORT": str(self.settings.localstack_port),
-            "SMTP_PORT": str(self.settings.smtp_port),
-            "MAILCATCHER_PORT": str(self.settings.mail_http_port),
-            "SMTP_RELAY_RETRY_SECONDS": str(RELAY_RETRY_SECONDS),
-        }
-
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([*SANDBOX, *args], env=self.env, cwd=REPO, capture_output=True, text=True,
-                              timeout=300)
-        if check:
-            assert done.returncode == 0, f"sandbox {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
-        return done
+        super().__init__(home, {"bind_host": "127.0.0.1"}, **CANARIES, SANDBOX_BIND="127.0.0.1",
+                         SMTP_RELAY_RETRY_SECONDS=str(RELAY_RETRY_SECONDS))
 
     def services(self) -> dict[str, ManagedProcess]:
         return {s.spec.name: s for s in local_services(self.settings)}
-
-    def pid(self, name: str) -> int | None:
-        try:
-            return int((self.settings.home / f"{name}.pid").read_text())
-        except (OSError, ValueError):
-            return None
-
-    # --- the approval flow, as a user runs it ----------------------------------------------------------------
-
-    def wait_mail(self, query: str, timeout: float = 90) -> dict:
-        answer = requests.get(f"{self.settings.mail_url}/api/v1/wait", params={"query": query, "timeout": timeout},
-                              timeout=timeout + 10)
-        assert answer.status_code == 200, f"no mail for {query!r}: {answer.status_code} {answer.text[:200]}"
-        return answer.json()
 
     def count_mail(self, query: str) -> int:
         return requests.get(f"{self.settings.mail_url}/api/v1/search", params={"query": query},
@@ -90,20 +51,13 @@ class OwnSandbox:
 
     def approve_flow(self) -> tuple[str, dict]:
         """Trigger, read the email, open Approve, confirm: the execution succeeds. Returns its name and mail."""
-        started = workflow.start(self.settings, {"title": f"faults restart {uuid.uuid4().hex[:8]}"})
-        email = self.wait_mail(started.name)
-        approve = next(url for url, kind in LINK.findall(email["Text"]) if kind == "approve")
-        page = requests.get(approve, timeout=30)
-        assert page.status_code == 200, page.text[:300]
-        assert post_form(approve, page.text).status_code == 200
-        done = workflow.wait_for_status(self.settings, started.name, timeout=90)
-        assert done["status"] == "SUCCEEDED", done
-        return started.name, email
+        name = self.start_request("faults restart")
+        return name, self.approve(name)
 
 
 @pytest.fixture(scope="module")
-def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnSandbox]:
-    sandbox = OwnSandbox(tmp_path_factory.mktemp("faults-sandbox"))
+def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultsSandbox]:
+    sandbox = FaultsSandbox(tmp_path_factory.mktemp("faults-sandbox"))
     try:
         sandbox.cli("up", "--mode", "local")
         yield sandbox
@@ -126,7 +80,7 @@ def record_emailed(settings: Settings, execution_name: str) -> bool:
     return False
 
 
-def test_mail_sent_while_the_catcher_is_down_arrives_exactly_once_when_it_is_back(own: OwnSandbox):
+def test_mail_sent_while_the_catcher_is_down_arrives_exactly_once_when_it_is_back(own: FaultsSandbox):
     settings = own.settings
     catcher = ManagedProcess(mailcatcher_spec(settings), settings.home)
     assert catcher.stop()
@@ -196,7 +150,7 @@ def _group_pids(pgid: int) -> list[int]:
     return pids
 
 
-def test_every_listening_socket_binds_loopback(own: OwnSandbox):
+def test_every_listening_socket_binds_loopback(own: FaultsSandbox):
     settings = own.settings
     own.approve_flow()  # every function of the pipeline has an environment (and a Runtime API server) now
     listening = _listening()
@@ -221,7 +175,7 @@ def test_every_listening_socket_binds_loopback(own: OwnSandbox):
     print(f"\n{len(sockets)} listening sockets of {len(lambda_processes) + 2}+ sandbox processes, all on 127.0.0.1")
 
 
-def _all_log_text(own: OwnSandbox) -> str:
+def _all_log_text(own: FaultsSandbox) -> str:
     """The service logs, LocalStack's files and every CloudWatch log event of the sandbox."""
     texts = [path.read_text(errors="replace") for path in own.settings.home.glob("*.log")]
     logs = workflow.client(own.settings, "logs")
@@ -231,7 +185,7 @@ def _all_log_text(own: OwnSandbox) -> str:
     return "\n".join(texts)
 
 
-def test_no_secrets_in_logs_beyond_the_fixed_test_credentials(own: OwnSandbox):
+def test_no_secrets_in_logs_beyond_the_fixed_test_credentials(own: FaultsSandbox):
     _, email = own.approve_flow()
     token = parse_qs(urlsplit(LINK.findall(email["Text"])[0][0]).query)["token"][0]
     text = _all_log_text(own)
@@ -244,7 +198,7 @@ def test_no_secrets_in_logs_beyond_the_fixed_test_credentials(own: OwnSandbox):
         assert key == TEST_CREDENTIALS["AWS_SECRET_ACCESS_KEY"], key
 
 
-def test_down_then_up_redeploys_and_works_and_down_says_what_is_lost(own: OwnSandbox):
+def test_down_then_up_redeploys_and_works_and_down_says_what_is_lost(own: FaultsSandbox):
     _, old_email = own.approve_flow()
     waiting = workflow.start(own.settings, {"title": f"faults pending {uuid.uuid4().hex[:8]}"})
     pending_email = own.wait_mail(waiting.name)
@@ -276,7 +230,7 @@ def test_down_then_up_redeploys_and_works_and_down_says_what_is_lost(own: OwnSan
     assert "would change nothing" in plan.stdout or not plan.stdout.strip(), plan.stdout
 
 
-def test_up_after_localstack_was_sigkilled_recovers_without_manual_cleanup(own: OwnSandbox):
+def test_up_after_localstack_was_sigkilled_recovers_without_manual_cleanup(own: FaultsSandbox):
     waiting = workflow.start(own.settings, {"title": f"faults crash {uuid.uuid4().hex[:8]}"})
     own.wait_mail(waiting.name)
     journal = own.settings.journal_dir / "executions.json"
@@ -310,7 +264,7 @@ def test_up_after_localstack_was_sigkilled_recovers_without_manual_cleanup(own: 
     assert "last loss:     LocalStack stopped unexpectedly" in healthy.stdout
 
 
-def test_a_crashed_verification_run_is_retried_within_seconds(own: OwnSandbox):
+def test_a_crashed_verification_run_is_retried_within_seconds(own: FaultsSandbox):
     """Issue 15 point 8: the send-verification process dies mid-run; the email still comes, seconds later."""
     outputs = workflow.load_outputs(own.settings)
     visibility = int(workflow.client(own.settings, "sqs").get_queue_attributes(

@@ -12,20 +12,16 @@ from __future__ import annotations
 import os
 import socket
 import stat
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from own_sandbox import OwnSandbox
 
 from sandbox import workflow
-from sandbox.config import Settings
-from sandbox.ports import free_port
 from sandbox.services import process_alive, process_group_members
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def readable_by_others(home: Path) -> list[str]:
@@ -35,28 +31,9 @@ def readable_by_others(home: Path) -> list[str]:
             if not p.is_symlink() and stat.S_IMODE(p.lstat().st_mode) & 0o077]
 
 
-class MakeSandbox:
+class MakeSandbox(OwnSandbox):
     def __init__(self, home: Path) -> None:
-        self.settings = Settings(home=home, localstack_port=free_port(), smtp_port=free_port(),
-                                 mail_http_port=free_port())
-        self.env = {
-            **{k: v for k, v in os.environ.items() if k not in ("LOCALSTACK_ENDPOINT", "SANDBOX_PUBLIC_URL")},
-            "MODE": "local",
-            "SANDBOX_HOME": str(home),
-            "LOCALSTACK_PORT": str(self.settings.localstack_port),
-            "SMTP_PORT": str(self.settings.smtp_port),
-            "MAILCATCHER_PORT": str(self.settings.mail_http_port),
-        }
-
-    def make(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(["make", "--no-print-directory", *args], cwd=REPO, env=self.env,
-                              capture_output=True, text=True, timeout=300)
-        if check:
-            assert done.returncode == 0, f"make {' '.join(args)} -> {done.returncode}\n{done.stdout}\n{done.stderr}"
-        return done
-
-    def pid(self, name: str) -> int:
-        return int((self.settings.home / f"{name}.pid").read_text())
+        super().__init__(home, MODE="local")
 
 
 @pytest.fixture(scope="module")
@@ -117,13 +94,11 @@ def test_up_status_trigger_and_down_leave_no_process_behind(sandbox: MakeSandbox
 def test_deploy_twice_is_a_no_op_and_destroy_then_deploy_works(sandbox: MakeSandbox) -> None:
     sandbox.make("up")
     sandbox.make("deploy")
-    dry = subprocess.run([str(REPO / ".venv/bin/sandbox"), "deploy", "--dry-run"], env=sandbox.env, cwd=REPO,
-                         capture_output=True, text=True, timeout=120)
+    dry = sandbox.cli("deploy", "--dry-run", check=False)
     assert dry.returncode == 0 and "Up to date" in dry.stdout, dry.stdout + dry.stderr
 
     sandbox.make("destroy")
-    gone = subprocess.run([str(REPO / ".venv/bin/sandbox"), "deploy", "--dry-run"], env=sandbox.env, cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    gone = sandbox.cli("deploy", "--dry-run", check=False)
     assert "change(s) would be made" in gone.stdout, gone.stdout + gone.stderr
 
     sandbox.make("deploy")
