@@ -49,10 +49,11 @@ def test_an_unstarted_record_is_visible_again_at_once(localstack, queues, monkey
     monkeypatch.setattr(send_verification, "sqs_client", lambda: sqs)
     url, arn = queues()
     sqs.send_message(QueueUrl=url, MessageBody=_task_body())
-    (message,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    (message,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5, AttributeNames=["All"])["Messages"]
     # The record as Lambda's SQS event source hands it to the function.
     record = {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"],
-              "body": message["Body"], "eventSource": "aws:sqs", "eventSourceARN": arn}
+              "body": message["Body"], "attributes": message["Attributes"], "eventSource": "aws:sqs",
+              "eventSourceARN": arn}
 
     answer = send_verification.send_batch([record], lambda: send_verification.START_MARGIN_MS - 1,
                                           bucket="unused", topic_arn="unused", api_url="http://unused")
@@ -66,12 +67,12 @@ def test_an_unstarted_record_is_visible_again_at_once(localstack, queues, monkey
 
 def test_a_lambda_behind_an_event_source_releases_what_it_did_not_start(localstack, queues, lambda_client):
     """The pipeline's package in a real Lambda whose 1 s timeout leaves less than START_MARGIN_MS from the start,
-    so it starts no record (and needs no bucket or topic): each delivery is released, and after maxReceiveCount
-    receives SQS moves the message to the dead-letter queue. Left to its 12-hour visibility timeout, it would
-    never get there."""
+    so it starts no record (and needs no bucket or topic): the first delivery is released, and with a
+    maxReceiveCount of 1 SQS moves the message to the dead-letter queue on its next receive. Left to its 12-hour
+    visibility timeout, it would never get there."""
     sqs = localstack.client("sqs")
     dead_url, dead_arn = queues()
-    url, arn = queues(RedrivePolicy=json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 2}))
+    url, arn = queues(RedrivePolicy=json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": 1}))
     name = f"release-{uuid.uuid4().hex[:8]}"
     lambda_client.create_function(
         FunctionName=name, Runtime="python3.13", Role="arn:aws:iam::000000000000:role/lambda-role",

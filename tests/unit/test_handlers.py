@@ -196,6 +196,20 @@ def test_only_the_records_not_started_are_released(event, mail):
     assert [e["ReceiptHandle"] for e in call["Entries"]] == [records[1]["receiptHandle"]]
 
 
+def test_a_record_unstarted_again_on_a_later_delivery_waits_for_its_visibility_timeout(event, mail):
+    """Released once already: the function is saturated, and each receive counts towards maxReceiveCount."""
+    sqs = send_verification.sqs_client()
+    first, second = event("sqs_verification_message")["Records"]
+    again = {**second, "attributes": {**second["attributes"], "ApproximateReceiveCount": "2"}}
+    answer = send_verification.handler({"Records": [first, again]}, Context(send_verification.START_MARGIN_MS - 1))
+    assert answer == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in (first, again)]}
+    (call,) = sqs.calls
+    assert [e["ReceiptHandle"] for e in call["Entries"]] == [first["receiptHandle"]]
+    sqs.calls.clear()
+    send_verification.handler({"Records": [again]}, Context(send_verification.START_MARGIN_MS - 1))
+    assert sqs.calls == []
+
+
 def test_a_failed_release_still_reports_the_records(event, mail, monkeypatch):
     """The release is a shortcut: when SQS refuses it the messages come back after their visibility timeout."""
     broken = FakeSQS(error=RuntimeError("SQS is down"))

@@ -72,3 +72,9 @@ def test_a_failing_call_is_logged_not_raised(records, caplog):
     with caplog.at_level(logging.ERROR):
         assert queue_release.release(sqs, records) == 0
     assert "could not release 2 unstarted messages" in caplog.text and "connection refused" in caplog.text
+
+
+@pytest.mark.parametrize(("attributes", "first"), [
+    ({"ApproximateReceiveCount": "1"}, True), ({"ApproximateReceiveCount": "2"}, False), ({}, False)])
+def test_only_a_first_delivery_is_released(records, attributes, first):
+    assert queue_release.first_delivery({**records[0], "attributes": attributes}) is first
