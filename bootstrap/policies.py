@@ -42,12 +42,12 @@ def process_request_policy(log_group_arn: str) -> dict:
 def send_verification_policy(log_group_arn: str, queue_arn: str, topic_arn: str, bucket_arn: str) -> dict:
     return _policy(
         *_logs(log_group_arn),
-        # What the SQS event source mapping does on the function's behalf.
-        _statement(
-            "ConsumeVerificationQueue",
-            ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
-            [queue_arn],
-        ),
+        # What the SQS event source mapping does on the function's behalf (AWS Lambda's documented three).
+        _statement("ConsumeVerificationQueue",
+                   ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [queue_arn]),
+        # The function's own ChangeMessageVisibilityBatch on the messages it did not start (IAM authorises a batch
+        # call by its single action; there is no sqs:ChangeMessageVisibilityBatch).
+        _statement("ReleaseUnstartedMessages", ["sqs:ChangeMessageVisibility"], [queue_arn]),
         _statement("PublishApprovalEmail", ["sns:Publish"], [topic_arn]),
         _statement(
             "RecordTaskOnce", ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"], [f"{bucket_arn}/tasks/*"]

@@ -9,7 +9,9 @@ A record without `emailSentAt` is a claim: some invocation is sending. It holds 
 of that invocation's time (its timeout): after that the invocation is gone (killed at its timeout, or crashed)
 and a redelivery takes the claim over with a write conditional on the record being unchanged (IfMatch), so a
 claim abandoned mid-send never blocks its task's email for good. And an invocation stops starting records once
-too little of its time is left, reporting the rest as batch item failures, rather than being killed mid-send.
+too little of its time is left, reporting the rest as batch item failures, rather than being killed mid-send;
+those it did not start on their first delivery it makes visible again at once (queue_release.py), so they do not
+wait out the queue's visibility timeout.
 
 Errors are never swallowed: a failing record is logged with its traceback and reported as a batch item failure
 (the queue retries it, then moves it to the dead-letter queue); when every record failed the error is raised.
@@ -28,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 from botocore.exceptions import ClientError
 
+from lambdas import queue_release
 from lambdas.approval import decision_links, execution_line, task_key
 
 LOG = logging.getLogger()
@@ -49,6 +52,11 @@ def s3_client():
 @functools.cache
 def sns_client():
     return boto3.client("sns")
+
+
+@functools.cache
+def sqs_client():
+    return boto3.client("sqs")
 
 
 def parse_task(body: str) -> dict:
@@ -211,6 +219,9 @@ def send_batch(records: list[dict], remaining_ms: Callable[[], int | None], *, b
             LOG.warning("%d of %d messages left for a later delivery: %d ms of this invocation's time left",
                         len(records) - index, len(records), left)
             failures += [{"itemIdentifier": r.get("messageId", "")} for r in records[index:]]
+            unstarted = [r for r in records[index:] if queue_release.first_delivery(r)]
+            if unstarted:
+                queue_release.release(sqs_client(), unstarted)
             break
         try:
             task = parse_task(record["body"])
@@ -226,6 +237,11 @@ def send_batch(records: list[dict], remaining_ms: Callable[[], int | None], *, b
 
 
 def handler(event, context):
+    if context is not None and event.get("Records"):
+        # The client for releasing unstarted records, made while the invocation has its time: made at the release,
+        # under 1.5 s before the timeout, on a saturated machine it outlasted some invocations (killed, and their
+        # environments started again within the next invocation's time).
+        sqs_client()
     return send_batch(event.get("Records") or [], lambda: context.get_remaining_time_in_millis() if context else None,
                       bucket=os.environ["RECORDS_BUCKET"], topic_arn=os.environ["TOPIC_ARN"],
                       api_url=os.environ["API_URL"])

@@ -50,6 +50,25 @@ class FakeSNS:
         return {"MessageId": str(len(self.published))}
 
 
+class FakeSQS:
+    """ChangeMessageVisibilityBatch as SQS answers it: per entry, Successful or Failed (`fail` names entry ids)."""
+
+    def __init__(self, endpoint_url: str = "https://sqs.us-east-1.amazonaws.com", fail: set[str] | None = None,
+                 error: Exception | None = None):
+        self.meta = type("Meta", (), {"endpoint_url": endpoint_url})()
+        self.calls: list[dict] = []
+        self.fail = fail or set()
+        self.error = error
+
+    def change_message_visibility_batch(self, QueueUrl, Entries):
+        self.calls.append({"QueueUrl": QueueUrl, "Entries": Entries})
+        if self.error:
+            raise self.error
+        return {"Successful": [{"Id": e["Id"]} for e in Entries if e["Id"] not in self.fail],
+                "Failed": [{"Id": e["Id"], "Code": "ReceiptHandleIsInvalid", "Message": "x", "SenderFault": True}
+                           for e in Entries if e["Id"] in self.fail]}
+
+
 class FakeSFN:
     def __init__(self, status: str = "RUNNING", send_error: str | None = None):
         self.status = status

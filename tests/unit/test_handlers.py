@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fakes import FakeS3, FakeSNS
+from fakes import FakeS3, FakeSNS, FakeSQS
 
 from lambdas import approval, decide, generate_task, process_request, send_verification
 
@@ -62,9 +62,10 @@ def test_process_request_returns_the_decision_with_its_result(event):
 
 @pytest.fixture
 def mail(monkeypatch):
-    s3, sns = FakeS3(), FakeSNS()
+    s3, sns, sqs = FakeS3(), FakeSNS(), FakeSQS()
     monkeypatch.setattr(send_verification, "s3_client", lambda: s3)
     monkeypatch.setattr(send_verification, "sns_client", lambda: sns)
+    monkeypatch.setattr(send_verification, "sqs_client", lambda: sqs)
     monkeypatch.setenv("RECORDS_BUCKET", "bucket")
     monkeypatch.setenv("TOPIC_ARN", "arn:aws:sns:us-east-1:000000000000:approval-notifications")
     monkeypatch.setenv("API_URL", API_URL)
@@ -166,13 +167,57 @@ def test_a_takeover_that_loses_the_race_sends_nothing(event, mail, monkeypatch):
     assert sns.published == []
 
 
-def test_records_left_when_time_runs_short_are_reported_not_started(event, mail):
+def test_records_left_when_time_runs_short_are_reported_not_started_and_released(event, mail):
     s3, sns = mail
+    sqs = send_verification.sqs_client()
     records = event("sqs_verification_message")["Records"]
     assert len(records) >= 2
     answer = send_verification.handler({"Records": records}, Context(send_verification.START_MARGIN_MS - 1))
     assert answer == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
     assert sns.published == [] and s3.objects == {}
+    # Visible again at once, not after the queue's visibility timeout; still reported, so nothing is deleted.
+    assert sqs.calls == [{
+        "QueueUrl": "https://sqs.us-east-1.amazonaws.com/000000000000/approval-requests",
+        "Entries": [{"Id": str(i), "ReceiptHandle": r["receiptHandle"], "VisibilityTimeout": 0}
+                    for i, r in enumerate(records)],
+    }]
+
+
+def test_only_the_records_not_started_are_released(event, mail):
+    _, sns = mail
+    sqs = send_verification.sqs_client()
+    records = event("sqs_verification_message")["Records"]
+    left = iter([5000, send_verification.START_MARGIN_MS - 1])
+    answer = send_verification.send_batch(records, lambda: next(left), bucket="bucket", topic_arn="arn:topic",
+                                          api_url=API_URL)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": records[1]["messageId"]}]}
+    assert len(sns.published) == 1
+    (call,) = sqs.calls
+    assert [e["ReceiptHandle"] for e in call["Entries"]] == [records[1]["receiptHandle"]]
+
+
+def test_a_record_unstarted_again_on_a_later_delivery_waits_for_its_visibility_timeout(event, mail):
+    """Released once already: the function is saturated, and each receive counts towards maxReceiveCount."""
+    sqs = send_verification.sqs_client()
+    first, second = event("sqs_verification_message")["Records"]
+    again = {**second, "attributes": {**second["attributes"], "ApproximateReceiveCount": "2"}}
+    answer = send_verification.handler({"Records": [first, again]}, Context(send_verification.START_MARGIN_MS - 1))
+    assert answer == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in (first, again)]}
+    (call,) = sqs.calls
+    assert [e["ReceiptHandle"] for e in call["Entries"]] == [first["receiptHandle"]]
+    sqs.calls.clear()
+    send_verification.handler({"Records": [again]}, Context(send_verification.START_MARGIN_MS - 1))
+    assert sqs.calls == []
+
+
+def test_a_failed_release_still_reports_the_records(event, mail, monkeypatch):
+    """The release is a shortcut: when SQS refuses it the messages come back after their visibility timeout."""
+    broken = FakeSQS(error=RuntimeError("SQS is down"))
+    monkeypatch.setattr(send_verification, "sqs_client", lambda: broken)
+    records = event("sqs_verification_message")["Records"]
+    answer = send_verification.handler({"Records": records}, Context(send_verification.START_MARGIN_MS - 1))
+    assert answer == {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
+    assert len(broken.calls) == 1
 
 
 def test_subject_is_short_single_line_and_names_the_title():

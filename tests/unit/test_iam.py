@@ -100,6 +100,17 @@ def test_resources_are_scoped_to_the_pipeline():
     assert puts == [f"{BUCKET}/tasks/*"]
 
 
+def test_send_verification_may_release_only_its_own_queue_messages():
+    """queue_release.py calls ChangeMessageVisibilityBatch, which IAM authorises as sqs:ChangeMessageVisibility;
+    the event source mapping itself needs only AWS Lambda's documented three."""
+    send = policies.send_verification_policy(LOGS, QUEUE, TOPIC, BUCKET)
+    by_sid = {s["Sid"]: s for s in send["Statement"]}
+    assert by_sid["ReleaseUnstartedMessages"]["Action"] == ["sqs:ChangeMessageVisibility"]
+    assert by_sid["ReleaseUnstartedMessages"]["Resource"] == [QUEUE]
+    assert set(by_sid["ConsumeVerificationQueue"]["Action"]) == {
+        "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+
+
 def test_state_machine_invokes_only_its_two_task_functions():
     policy = policies.state_machine_policy([GEN, PROC], QUEUE)
     invoke = next(s for s in policy["Statement"] if "lambda:InvokeFunction" in s["Action"])
