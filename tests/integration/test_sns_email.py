@@ -17,6 +17,7 @@ from mail_support import (
     subscribe_email,
     unique,
 )
+from sandbox_localstack.mail import SNS_SENDER_ADDRESS
 
 LINK = re.compile(r"http://\S+")
 
@@ -118,6 +119,20 @@ def test_email_json_gets_awss_json_with_token_and_working_urls(sns, smtp_sink):
     assert notification["Type"] == "Notification" and notification["Message"] == "machine readable"
     assert requests.get(notification["UnsubscribeURL"], timeout=10).status_code == 200
     assert subscriptions(sns, topic_arn) == []
+
+
+def test_notifications_still_arrive_after_the_sns_sender_identity_is_deleted(sns, ses, smtp_sink):
+    """The plugin verifies SNS's sender in SES once; a user deleting that identity must not stop SNS email."""
+    topic_arn, address = subscribe_email(sns)
+    sns.publish(TopicArn=topic_arn, Subject=unique("before"), Message="one")
+    smtp_sink.wait_for(notification_to(address))
+
+    ses.delete_identity(Identity=SNS_SENDER_ADDRESS)
+    assert SNS_SENDER_ADDRESS not in ses.list_identities()["Identities"]
+    after = unique("after")
+    sns.publish(TopicArn=topic_arn, Subject=after, Message="two")
+    assert smtp_sink.wait_for(lambda m: m.subject == after).body().strip().startswith("two")
+    assert SNS_SENDER_ADDRESS in ses.list_identities()["Identities"]
 
 
 @pytest.mark.parametrize(
