@@ -148,7 +148,7 @@ def reuse_clients_per_settings() -> None:
 
 @hooks.on_infra_start(priority=PATCH_PRIORITY)
 def parse_definitions_once() -> None:
-    """Parse each Step Functions state machine definition once, not again for every execution."""
+    """Parse each Step Functions state machine definition once: not twice on creation, nor for every execution."""
     from sandbox_localstack.parsed_definitions import install
 
     install()
