@@ -3,16 +3,16 @@
 `AmazonStateLanguageParser.parse` runs the ANTLR parser over the whole definition (~60 ms of CPU for the demo's
 machine) and builds the program from the parse tree. LocalStack calls it for every execution it starts
 (`ExecutionWorker._get_evaluation_entrypoint`: a tenth of LocalStack's CPU during 100 concurrent approvals, and
-executions started together waited for each other's parses), and twice more when a state machine is created: once
-to validate the definition and once more for its usage metrics (`UsageMetricsStaticAnalyser`), 0.15-0.2 s of
-`make up`'s deploy. The parse tree is only read (by the static analysers, which visit it) and so is the program
-(what an execution changes lives in its own Environment; Map and Parallel already run one program in many threads
-at once), so `parse_each_definition_once` keeps what `parse` returned for the last `CACHE_SIZE` distinct
-definitions: a state machine's definition is parsed when it is created, and neither its metrics nor its executions
-parse it again. A changed definition is a different string, so it is parsed anew; an invalid one raises each time,
-as before. Parsing holds a lock, so executions started together wait for one parse instead of each making its own
-(parsing is pure CPU under the GIL: running several at once gains nothing). TestState's parser is a subclass with
-its own `parse` and is left as it is.
+executions started together waited for each other's parses), and twice when a state machine is created: once to
+validate the definition and once more for its usage metrics (`UsageMetricsStaticAnalyser`; 10-50 ms in `make up`'s
+deploy, the first parse having filled ANTLR's caches). The parse tree is only read (by the static analysers, which
+visit it) and so is the program (what an execution changes lives in its own Environment; Map and Parallel already
+run one program in many threads at once), so `parse_each_definition_once` keeps what `parse` returned for the last
+`CACHE_SIZE` distinct definitions: a state machine's definition is parsed when it is created, and neither its
+metrics nor its executions parse it again. A changed definition is a different string, so it is parsed anew; an
+invalid one raises each time, as before. Parsing holds a lock, so executions started together wait for one parse
+instead of each making its own (parsing is pure CPU under the GIL: running several at once gains nothing).
+TestState's parser is a subclass with its own `parse` and is left as it is.
 """
 
 from __future__ import annotations
