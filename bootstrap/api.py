@@ -47,7 +47,7 @@ def _root(client, api_id: str) -> str:
 
 def ensure_api(ctx: Context, p: dict, _deps_changed: bool) -> Result:
     client, name = ctx.clients.apigateway, p["Name"]
-    found = _find(client, name)
+    found = None if ctx.empty else _find(client, name)
     if found is None:
         if not ctx.changes.apply("create", API, name):
             return new(predict_api(ctx, p))
@@ -76,7 +76,8 @@ def _owned_by_api(ctx: Context, p: dict) -> None:
 
 def ensure_route(ctx: Context, p: dict, _deps_changed: bool) -> Result:
     client = ctx.clients.apigateway
-    for item in client.get_resources(restApiId=p["RestApiId"], limit=500)["items"]:
+    existing = [] if ctx.empty else client.get_resources(restApiId=p["RestApiId"], limit=500)["items"]
+    for item in existing:
         if item.get("parentId") == p["ParentId"] and item.get("pathPart") == p["PathPart"]:
             return Result(item["id"])
     if not ctx.changes.apply("create", ROUTE, "/" + p["PathPart"]):
@@ -85,16 +86,20 @@ def ensure_route(ctx: Context, p: dict, _deps_changed: bool) -> Result:
                                          pathPart=p["PathPart"])["id"])
 
 
+def _method(client, where: dict) -> dict | None:
+    try:
+        return client.get_method(**where)
+    except ClientError as error:
+        if not is_not_found(error):
+            raise
+        return None
+
+
 def ensure_method(ctx: Context, p: dict, _deps_changed: bool) -> Result:
     """The method with its Lambda proxy integration; put again only where it differs."""
     client, label = ctx.clients.apigateway, f"{p['HttpMethod']} {p['ResourceId']}"
     where = {"restApiId": p["RestApiId"], "resourceId": p["ResourceId"], "httpMethod": p["HttpMethod"]}
-    try:
-        current = client.get_method(**where)
-    except ClientError as error:
-        if not is_not_found(error):
-            raise
-        current = None
+    current = None if ctx.empty else _method(client, where)
     integration = p["Integration"]
     wanted = {"type": integration["Type"], "uri": integration["Uri"], "credentials": integration["Credentials"]}
     if current is None:
@@ -114,7 +119,8 @@ def ensure_method(ctx: Context, p: dict, _deps_changed: bool) -> Result:
 def ensure_deployment(ctx: Context, p: dict, deps_changed: bool) -> Result:
     """Deploy the API to the stage when the stage is missing or a method changed."""
     client, stage = ctx.clients.apigateway, p["StageName"]
-    stages = {s["stageName"]: s for s in client.get_stages(restApiId=p["RestApiId"]).get("item", [])}
+    stages = {} if ctx.empty else {s["stageName"]: s for s in client.get_stages(restApiId=p["RestApiId"])
+                                   .get("item", [])}
     if stage in stages and not deps_changed:
         return Result(stages[stage].get("deploymentId"))
     if not ctx.changes.apply("create", DEPLOYMENT, stage):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bootstrap.arns import Account
@@ -41,6 +41,9 @@ class Context:
     account: Account
     endpoint_url: str
     tags: dict[str, str]
+    # LocalStack was started just now and holds nothing (`make up` in local mode keeps no state across starts):
+    # every resource is created without looking for it first, which saves a read per resource.
+    empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ def deploy(resources: list[Resource], handlers: dict[str, Handler], values: dict
         properties = resolve(resource.properties, _lookup(values, results))
         assert isinstance(properties, dict)
         scoped = ctx.changes.scoped()
-        local = Context(ctx.clients, scoped, ctx.account, ctx.endpoint_url, ctx.tags)
+        local = replace(ctx, changes=scoped)
         if scoped.dry_run and any(results[d].new for d in graph[logical]):
             # What it refers to does not exist yet, so neither does it.
             scoped.apply("create", handler.kind, str(properties.get(handler.name_key, logical)))

@@ -37,7 +37,7 @@ def ensure(ctx: Context, p: dict, _deps_changed: bool) -> Result:
     """Get or create the role, and make its trust and inline policy exactly the declared ones."""
     iam, name, trust = ctx.clients.iam, p["RoleName"], p["AssumeRolePolicyDocument"]
     (policy,) = p["Policies"]
-    role = _get(iam, name)
+    role = None if ctx.empty else _get(iam, name)
     if role is None:
         if not ctx.changes.apply("create", KIND, name):
             return new(predict(ctx, p))

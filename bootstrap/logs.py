@@ -19,7 +19,7 @@ def _find(client, name: str) -> dict | None:
 
 def ensure(ctx: Context, p: dict, _deps_changed: bool) -> Result:
     logs, name, retention = ctx.clients.logs, p["LogGroupName"], p["RetentionInDays"]
-    group = _find(logs, name)
+    group = None if ctx.empty else _find(logs, name)
     if group is None:
         if not ctx.changes.apply("create", KIND, name):
             return new(predict(ctx, p))

@@ -44,7 +44,7 @@ def predict(ctx: Context, p: dict, url: str | None = None) -> Result:
 
 def ensure(ctx: Context, p: dict, _deps_changed: bool) -> Result:
     sqs, name, wanted = ctx.clients.sqs, p["QueueName"], attributes(p)
-    url = _url(sqs, name)
+    url = None if ctx.empty else _url(sqs, name)
     if url is None:
         if not ctx.changes.apply("create", KIND, name):
             return new(predict(ctx, p))

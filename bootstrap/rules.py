@@ -37,7 +37,7 @@ def ensure(ctx: Context, p: dict, _deps_changed: bool) -> Result:
         **({"EventPattern": json.dumps(p["EventPattern"])} if "EventPattern" in p else {}),
         **({"ScheduleExpression": p["ScheduleExpression"]} if "ScheduleExpression" in p else {}),
     }
-    current = _describe(events, name)
+    current = None if ctx.empty else _describe(events, name)
     if current is None:
         if not ctx.changes.apply("create", KIND, name, p["State"].lower()):
             return new(result)

@@ -32,7 +32,7 @@ def tags(client, arn: str) -> list:
 def ensure(ctx: Context, p: dict, _deps_changed: bool) -> Result:
     sfn, name, result = ctx.clients.stepfunctions, p["StateMachineName"], predict(ctx, p)
     arn, definition = str(result.ref), p["DefinitionString"]
-    current = describe(sfn, arn)
+    current = None if ctx.empty else describe(sfn, arn)
     if current is None:
         if not ctx.changes.apply("create", KIND, name):
             return new(result)

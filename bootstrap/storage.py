@@ -29,7 +29,7 @@ def _tags(client, name: str) -> list | None:
 
 def ensure(ctx: Context, p: dict, _deps_changed: bool) -> Result:
     s3, name = ctx.clients.s3, p["BucketName"]
-    tags = _tags(s3, name)
+    tags = None if ctx.empty else _tags(s3, name)
     wanted = p["VersioningConfiguration"]["Status"]
     if tags is None:
         if not ctx.changes.apply("create", KIND, name):

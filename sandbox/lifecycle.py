@@ -131,10 +131,20 @@ def _up_local(settings: Settings, deploy: bool) -> set[str]:
     if deploy:
         done = step("deploying the pipeline")
         loading.join()
+        from botocore.exceptions import ClientError
+
         from bootstrap import deploy as deploy_pipeline
 
         made: list[object] = []
-        deploy_pipeline(settings, report=made.append, clients=prepared[0] if prepared else None)
+        clients = prepared[0] if prepared else None
+        try:
+            # A LocalStack started just now holds nothing (local mode keeps no state): create without looking.
+            deploy_pipeline(settings, report=made.append, clients=clients, empty="localstack" in changed)
+        except ClientError:
+            if "localstack" not in changed:
+                raise
+            # Something made resources in it first (a create failed): look at each resource, as any deploy does.
+            deploy_pipeline(settings, report=made.append, clients=clients)
         settings.outputs_path.chmod(0o600)
         done()
         if made:

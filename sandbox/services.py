@@ -137,7 +137,8 @@ class ManagedProcess:
                 )
             if popen is None and self.pid() is None:
                 raise ServiceError(f"{self.spec.name} is not running; see {self.log_path}")
-            time.sleep(0.1)
+            # `make up` deploys the moment LocalStack answers; a refused poll costs ~0.4 ms of CPU.
+            time.sleep(0.02)
         raise ServiceError(
             f"{self.spec.name} was not ready at {self.spec.ready_url} after {timeout:.0f} s; see {self.log_path}"
         )

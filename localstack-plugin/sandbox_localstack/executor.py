@@ -40,6 +40,10 @@ class LocalRuntimeExecutor(RuntimeExecutor):
         config_ = self.function_version.config
         if config_.code is None or not config_.handler or not config_.runtime:
             raise ValueError(f"function {self.function_version.qualified_arn} has no zip code or handler")
+        # Unzipped when the version's first environment starts, not when the version is created (see
+        # prepare_version); later starts find it on disk.
+        if hasattr(config_.code, "prepare_for_execution"):
+            config_.code.prepare_for_execution()
         spec = FunctionSpec(
             name=self.function_version.id.function_name,
             handler=config_.handler,
@@ -105,10 +109,10 @@ class LocalRuntimeExecutor(RuntimeExecutor):
 
     @classmethod
     def prepare_version(cls, function_version: FunctionVersion) -> None:
-        # Unzip the code; nothing to download or build (the Docker executor's preparation needs the network).
-        code = function_version.config.code
-        if code is not None and hasattr(code, "prepare_for_execution"):
-            code.prepare_for_execution()
+        # Nothing to download or build (the Docker executor's preparation needs the network), and the code is
+        # unzipped on the first start (`start`): unzipping here, as LocalStack's executors do, fetched the archive
+        # back from LocalStack's internal bucket while the function was being created (130-320 ms each with make
+        # up's four at once, which the deploy waits for), for functions that may never run.
         runtime = str(function_version.config.runtime or "")
         if message := lambda_env.unsupported_runtime_message(runtime or None):
             LOG.warning("Function %s: %s", function_version.qualified_arn, message)

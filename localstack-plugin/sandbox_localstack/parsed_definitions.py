@@ -1,13 +1,18 @@
-"""LocalStack 4.14's Step Functions parses the state machine's definition again for every execution it starts.
+"""LocalStack 4.14's Step Functions parses a state machine's definition again and again.
 
-`ExecutionWorker._get_evaluation_entrypoint` runs the ANTLR parser over the whole definition each time: ~60 ms of
-CPU for the demo's machine, a tenth of LocalStack's CPU during 100 concurrent approvals, and executions started
-together wait for each other's parses (`ExecutionStarted` spread over 9 s for 100 of them). The parsed program is
-a tree of declarations that evaluation only reads (what an execution changes lives in its own Environment; Map and
-Parallel already run one tree in many threads at once), so `parse_each_definition_once` keeps the programs of the
-last `CACHE_SIZE` distinct definitions. A changed definition is a different string, so it is parsed anew. Parsing
-holds a lock, so executions started together wait for one parse instead of each making its own (parsing is pure
-CPU under the GIL: running several at once gains nothing).
+`AmazonStateLanguageParser.parse` runs the ANTLR parser over the whole definition (~60 ms of CPU for the demo's
+machine) and builds the program from the parse tree. LocalStack calls it for every execution it starts
+(`ExecutionWorker._get_evaluation_entrypoint`: a tenth of LocalStack's CPU during 100 concurrent approvals, and
+executions started together waited for each other's parses), and twice when a state machine is created: once to
+validate the definition and once more for its usage metrics (`UsageMetricsStaticAnalyser`; 10-50 ms in `make up`'s
+deploy, the first parse having filled ANTLR's caches). The parse tree is only read (by the static analysers, which
+visit it) and so is the program (what an execution changes lives in its own Environment; Map and Parallel already
+run one program in many threads at once), so `parse_each_definition_once` keeps what `parse` returned for the last
+`CACHE_SIZE` distinct definitions: a state machine's definition is parsed when it is created, and neither its
+metrics nor its executions parse it again. A changed definition is a different string, so it is parsed anew; an
+invalid one raises each time, as before. Parsing holds a lock, so executions started together wait for one parse
+instead of each making its own (parsing is pure CPU under the GIL: running several at once gains nothing).
+TestState's parser is a subclass with its own `parse` and is left as it is.
 """
 
 from __future__ import annotations
@@ -23,28 +28,21 @@ CACHE_SIZE = 64
 
 def parse_each_definition_once() -> None:
     from localstack.services.stepfunctions.asl.parse.asl_parser import AmazonStateLanguageParser
-    from localstack.services.stepfunctions.backend.execution_worker import ExecutionWorker
-
-    @functools.lru_cache(maxsize=CACHE_SIZE)
-    def parsed(definition: str) -> Any:
-        return AmazonStateLanguageParser.parse(definition)[0]
-
-    lock = threading.Lock()
-
-    def program_of(definition: str) -> Any:
-        with lock:
-            return parsed(definition)
 
     def make(original: Any) -> Any:
-        def _get_evaluation_entrypoint(self: Any) -> Any:
-            definition = self._evaluation_details.state_machine_details.definition
+        parsed = functools.lru_cache(maxsize=CACHE_SIZE)(original)
+        lock = threading.Lock()
+
+        # A plain function on the class: LocalStack calls it through the class (`AmazonStateLanguageParser.parse`).
+        def parse(definition: Any) -> Any:
             if not isinstance(definition, str):
-                return original(self)
-            return program_of(definition)
+                return original(definition)
+            with lock:
+                return parsed(definition)
 
-        return _get_evaluation_entrypoint
+        return parse
 
-    wrap_once(ExecutionWorker, "_get_evaluation_entrypoint", make)
+    wrap_once(AmazonStateLanguageParser, "parse", make)
 
 
 def install() -> None:

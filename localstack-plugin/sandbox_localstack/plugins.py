@@ -57,6 +57,15 @@ def pause_garbage_collection_while_starting() -> None:
     pause_collection()
 
 
+@hooks.on_runtime_create()
+def defer_openapi_validation() -> None:
+    """The gateway without openapi_core (~0.2 s of the start) while LocalStack's OpenAPI checks are switched off;
+    must run before LocalStack imports its gateway's handlers, which the runtime's creation does."""
+    from sandbox_localstack.lazy_openapi_validation import install
+
+    install()
+
+
 @hooks.on_infra_ready()
 def resume_garbage_collection_when_ready() -> None:
     from sandbox_localstack.startup_gc import GRACE_SECONDS, resume_collection
@@ -139,7 +148,7 @@ def reuse_clients_per_settings() -> None:
 
 @hooks.on_infra_start(priority=PATCH_PRIORITY)
 def parse_definitions_once() -> None:
-    """Parse each Step Functions state machine definition once, not again for every execution."""
+    """Parse each Step Functions state machine definition once: not twice on creation, nor for every execution."""
     from sandbox_localstack.parsed_definitions import install
 
     install()

@@ -225,3 +225,26 @@ def test_destroy_then_deploy_works(settings):
         time.sleep(0.2)
     assert (described["status"], described.get("error")) == ("FAILED", "ApprovalTimedOut")
     bootstrap.destroy(settings, DeployConfig())
+
+
+def test_a_deploy_into_an_empty_localstack_creates_without_looking_first(settings, monkeypatch):
+    """`make up` deploys into the LocalStack it just started (empty: local mode keeps no state) with empty=True."""
+    assert pipeline_resources(settings) == {k: [] for k in pipeline_resources(settings)}  # destroyed just before
+    calls: list = []
+    original = bootstrap.Clients.__init__
+
+    def counting(self, settings_):
+        original(self, settings_)
+        for name in vars(self):
+            getattr(self, name).meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+
+    monkeypatch.setattr(bootstrap.Clients, "__init__", counting)
+    changes: list = []
+    bootstrap.deploy(settings, DeployConfig(), report=changes.append, empty=True)
+    assert {c.action for c in changes} == {"create"} and len(changes) == len(pipeline.resources())
+    looked = sorted({c for c in calls if c.startswith(("Get", "Describe", "List"))})
+    # Who the caller is, and the wait until the functions are Active; nothing looked up before it is made.
+    assert looked == ["GetCallerIdentity", "GetFunctionConfiguration"]
+    monkeypatch.undo()
+    assert bootstrap.plan(settings, DeployConfig()) == []  # a full look finds everything as declared
+    bootstrap.destroy(settings, DeployConfig())

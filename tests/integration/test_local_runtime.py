@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from lambda_support import ROLE, invoke, log_messages
@@ -91,6 +94,24 @@ def test_invoke_returns_result_and_logs_reach_cloudwatch(localstack, lambda_clie
     _, again = invoke(lambda_client, name, {"marker": "two"})
     assert again["pid"] == result["pid"]
     assert again["request_id"] != result["request_id"]
+
+
+def test_the_code_is_unzipped_when_the_function_first_runs_not_when_it_is_created(localstack, lambda_client,
+                                                                                   create_function):
+    name = create_function()  # Active: LocalStack's executors would have unzipped it by now
+    # LocalStack keeps the archive as snapshots/<account>/<code id> and unzips it to <its TMPDIR>/lambda/<bucket>/
+    # <code id>/code.
+    code_id = urlparse(lambda_client.get_function(FunctionName=name)["Code"]["Location"]).path.rsplit("/", 1)[-1]
+    environ = Path(f"/proc/{localstack.process.pid()}/environ").read_bytes().split(b"\0")
+    tmp = next((v.split(b"=", 1)[1].decode() for v in environ if v.startswith(b"TMPDIR=")), tempfile.gettempdir())
+
+    def unzipped() -> list[Path]:
+        return list(Path(tmp).glob(f"lambda/*/{code_id}/code/app.py"))
+
+    assert code_id.startswith(name) and unzipped() == []
+    _, result = invoke(lambda_client, name, {"marker": "first"})
+    assert result["echo"] == {"marker": "first"}
+    assert len(unzipped()) == 1
 
 
 def test_exception_becomes_aws_shaped_error(localstack, lambda_client, create_function):
