@@ -124,10 +124,9 @@ def test_deploy_creates_everything_and_writes_outputs(settings):
     assert schedule["ScheduleExpression"] == "rate(10 minutes)" and schedule["State"] == "DISABLED"
 
 
-def test_second_deploy_changes_nothing_in_two_calls(settings, monkeypatch):
-    before = fingerprint(settings)
-    changes: list = []
-    calls: list = []
+def count_calls(monkeypatch) -> list[str]:
+    """The names of the AWS calls the deployer's clients make from now on (botocore's before-call event)."""
+    calls: list[str] = []
     original = bootstrap.Clients.__init__
 
     def counting(self, settings_):
@@ -136,6 +135,13 @@ def test_second_deploy_changes_nothing_in_two_calls(settings, monkeypatch):
             getattr(self, name).meta.events.register("before-call", lambda model, **_: calls.append(model.name))
 
     monkeypatch.setattr(bootstrap.Clients, "__init__", counting)
+    return calls
+
+
+def test_second_deploy_changes_nothing_in_two_calls(settings, monkeypatch):
+    before = fingerprint(settings)
+    changes: list = []
+    calls = count_calls(monkeypatch)
     bootstrap.deploy(settings, DeployConfig(), report=changes.append)
     assert changes == []
     assert calls == ["GetCallerIdentity", "ListTagsForResource"]
@@ -230,15 +236,7 @@ def test_destroy_then_deploy_works(settings):
 def test_a_deploy_into_an_empty_localstack_creates_without_looking_first(settings, monkeypatch):
     """`make up` deploys into the LocalStack it just started (empty: local mode keeps no state) with empty=True."""
     assert pipeline_resources(settings) == {k: [] for k in pipeline_resources(settings)}  # destroyed just before
-    calls: list = []
-    original = bootstrap.Clients.__init__
-
-    def counting(self, settings_):
-        original(self, settings_)
-        for name in vars(self):
-            getattr(self, name).meta.events.register("before-call", lambda model, **_: calls.append(model.name))
-
-    monkeypatch.setattr(bootstrap.Clients, "__init__", counting)
+    calls = count_calls(monkeypatch)
     changes: list = []
     bootstrap.deploy(settings, DeployConfig(), report=changes.append, empty=True)
     assert {c.action for c in changes} == {"create"} and len(changes) == len(pipeline.resources())
