@@ -96,31 +96,35 @@ def all_members(localstack_pid: int | None, catcher_pid: int | None) -> list[int
     return [pid for root in (localstack_pid, catcher_pid) if root for pid in members(root)]
 
 
-def sample(localstack_pid: int | None, catcher_pid: int | None) -> Sample:
+def sample(localstack_pid: int | None, catcher_pid: int | None, pids: list[int] | None = None) -> Sample:
+    """RSS of the sandbox's processes: `pids` when the caller has just listed them (see `all_members`)."""
+    if pids is None:
+        pids = all_members(localstack_pid, catcher_pid)
+    catcher_pids = set(members(catcher_pid)) if catcher_pid and pids else set()
     main = children = catcher = 0
-    count = 0
-    if localstack_pid:
-        for pid in members(localstack_pid):
-            rss = _rss_bytes(pid)
-            count += 1
-            if pid == localstack_pid:
-                main += rss
-            else:
-                children += rss
-    if catcher_pid:
-        for pid in members(catcher_pid):
-            catcher += _rss_bytes(pid)
-            count += 1
+    for pid in pids:
+        rss = _rss_bytes(pid)
+        if pid == localstack_pid:
+            main += rss
+        elif pid in catcher_pids:
+            catcher += rss
+        else:
+            children += rss
     mb = 1024 * 1024
     return Sample(round((main + children + catcher) / mb, 1), round(main / mb, 1), round(children / mb, 1),
-                  round(catcher / mb, 1), count)
+                  round(catcher / mb, 1), len(pids))
 
 
 @dataclass
 class Sampler:
     """Samples in a background thread until stopped; keeps the sample with the highest total RSS, and the
-    highest PSS (read every fifth round: smaps_rollup costs more than statm), and the CPU time the processes used
-    while it ran (each process's last reading minus its first; one that started meanwhile counts from zero)."""
+    highest PSS, and the CPU time the processes used while it ran (each process's last reading minus its first;
+    one that started meanwhile counts from zero).
+
+    The processes are listed anew, and PSS read, every fifth round only: listing walks every thread of LocalStack
+    (one per running execution, ~1,000 at N = 1,000) and smaps_rollup walks its whole address space; done three
+    times a round, that took a third of a core from the sandbox it measures at N = 1,000. RSS and CPU are read
+    every round from the last list (a Lambda process lives for minutes once started)."""
 
     localstack_pid: int | None
     catcher_pid: int | None
@@ -128,9 +132,11 @@ class Sampler:
     peak: Sample | None = None
     peak_pss_mb: float = 0.0
     samples: int = 0
+    refresh_every: int = 5
     own_cpu_s: float = 0.0  # the sampling thread's own CPU time
     _first_ticks: dict[int, int] = field(default_factory=dict)
     _last_ticks: dict[int, int] = field(default_factory=dict)
+    _pids: list[int] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -155,7 +161,7 @@ class Sampler:
         return {pid: last - self._first_ticks.get(pid, 0) for pid, last in self._last_ticks.items()}
 
     def _count_cpu(self, first: bool) -> None:
-        for pid in all_members(self.localstack_pid, self.catcher_pid):
+        for pid in self._pids:
             ticks = _cpu_ticks(pid)
             if first:
                 self._first_ticks[pid] = ticks
@@ -170,16 +176,18 @@ class Sampler:
 
     def _sample_until_stopped(self) -> None:
         while not self._stop.is_set():
-            current = sample(self.localstack_pid, self.catcher_pid)
+            if self.samples % self.refresh_every == 0:
+                self._pids = all_members(self.localstack_pid, self.catcher_pid)
+                self.peak_pss_mb = max(self.peak_pss_mb, pss_mb(self._pids))
+            current = sample(self.localstack_pid, self.catcher_pid, self._pids)
             self._count_cpu(first=False)
-            if self.samples % 5 == 0:
-                self.peak_pss_mb = max(self.peak_pss_mb, pss_mb(all_members(self.localstack_pid, self.catcher_pid)))
             self.samples += 1
             if self.peak is None or current.total_mb > self.peak.total_mb:
                 self.peak = current
             self._stop.wait(self.interval)
 
     def __enter__(self) -> Sampler:
+        self._pids = all_members(self.localstack_pid, self.catcher_pid)
         self._count_cpu(first=True)
         self._thread = threading.Thread(target=self._loop, name="rss-sampler", daemon=True)
         self._thread.start()
@@ -189,6 +197,7 @@ class Sampler:
         self._stop.set()
         if self._thread:
             self._thread.join()
+        self._pids = all_members(self.localstack_pid, self.catcher_pid)
         self._count_cpu(first=False)
 
 
