@@ -121,10 +121,11 @@ class Sampler:
     highest PSS, and the CPU time the processes used while it ran (each process's last reading minus its first;
     one that started meanwhile counts from zero).
 
-    The processes are listed anew, and PSS read, every fifth round only: listing walks every thread of LocalStack
-    (one per running execution, ~1,000 at N = 1,000) and smaps_rollup walks its whole address space; done three
-    times a round, that took a third of a core from the sandbox it measures at N = 1,000. RSS and CPU are read
-    every round from the last list (a Lambda process lives for minutes once started)."""
+    The processes are listed anew every fifth round and PSS is read every tenth and at the end: listing walks
+    every thread of LocalStack (200 idle, one more per running execution) and smaps_rollup walks each process's
+    whole address space (~45 ms for the sandbox idle). Done three times a round, that took a third of a core from
+    the sandbox it measures at N = 1,000. RSS and CPU are read every round from the last list (a Lambda process
+    lives for minutes once started)."""
 
     localstack_pid: int | None
     catcher_pid: int | None
@@ -132,7 +133,8 @@ class Sampler:
     peak: Sample | None = None
     peak_pss_mb: float = 0.0
     samples: int = 0
-    refresh_every: int = 5
+    list_every: int = 5
+    pss_every: int = 10
     own_cpu_s: float = 0.0  # the sampling thread's own CPU time
     _first_ticks: dict[int, int] = field(default_factory=dict)
     _last_ticks: dict[int, int] = field(default_factory=dict)
@@ -168,6 +170,9 @@ class Sampler:
             if ticks:
                 self._last_ticks[pid] = max(ticks, self._last_ticks.get(pid, 0))
 
+    def _read_pss(self) -> None:
+        self.peak_pss_mb = max(self.peak_pss_mb, pss_mb(self._pids))
+
     def _loop(self) -> None:
         try:
             self._sample_until_stopped()
@@ -176,9 +181,10 @@ class Sampler:
 
     def _sample_until_stopped(self) -> None:
         while not self._stop.is_set():
-            if self.samples % self.refresh_every == 0:
+            if self.samples % self.list_every == 0:
                 self._pids = all_members(self.localstack_pid, self.catcher_pid)
-                self.peak_pss_mb = max(self.peak_pss_mb, pss_mb(self._pids))
+            if self.samples % self.pss_every == 0:
+                self._read_pss()
             current = sample(self.localstack_pid, self.catcher_pid, self._pids)
             self._count_cpu(first=False)
             self.samples += 1
@@ -199,6 +205,7 @@ class Sampler:
             self._thread.join()
         self._pids = all_members(self.localstack_pid, self.catcher_pid)
         self._count_cpu(first=False)
+        self._read_pss()
 
 
 def pid_from_file(path: Path) -> int | None:
