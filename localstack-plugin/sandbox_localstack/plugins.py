@@ -147,6 +147,14 @@ def reuse_clients_per_settings() -> None:
 
 
 @hooks.on_infra_start(priority=PATCH_PRIORITY)
+def store_metrics_in_process() -> None:
+    """Store LocalStack's own Lambda and SQS metrics in CloudWatch directly, not by a PutMetricData call each."""
+    from sandbox_localstack.cloudwatch_metrics import install
+
+    install()
+
+
+@hooks.on_infra_start(priority=PATCH_PRIORITY)
 def parse_definitions_once() -> None:
     """Parse each Step Functions state machine definition once: not twice on creation, nor for every execution."""
     from sandbox_localstack.parsed_definitions import install
