@@ -14,11 +14,18 @@ the data as it does for the gateway's call, so GetMetricStatistics, GetMetricDat
 endpoint see the same metrics. Where CloudWatch is not LocalStack's default provider (moto's older one with
 PROVIDER_OVERRIDE_CLOUDWATCH=v1), or a caller names no account or region, the call goes through the gateway as
 before.
+
+CloudWatch's database (`cloudwatch_database_helper`) opens a sqlite connection for every write and read, in a
+`with` block, which commits but does not close. On Python 3.13 a connection lives in a reference cycle, so each
+stayed open, with its page cache and file descriptor, until the garbage collector's next pass: ~100 KB of
+LocalStack's memory per metric between passes (docs/benchmark.md). `install` also makes leaving that block close
+the connection.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
@@ -79,12 +86,40 @@ def cloudwatch_provider() -> Any:
     return provider if hasattr(provider, "cloudwatch_database") else None
 
 
+class ClosingConnection(sqlite3.Connection):
+    """A connection that closes when its `with` block ends (sqlite3's own commits or rolls back, and stays open)."""
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return super().__exit__(*exc_info)
+        finally:
+            self.close()
+
+
+class ClosingSqlite:
+    """The `sqlite3` the CloudWatch database module sees: its connections close at the end of their block."""
+
+    __sandbox_closing__ = True
+
+    @staticmethod
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return sqlite3.connect(*args, factory=ClosingConnection, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(sqlite3, name)
+
+
 def install(provider: Callable[[], Any] = cloudwatch_provider) -> bool:
     """Idempotent; returns whether it changed anything."""
+    from localstack.services.cloudwatch import cloudwatch_database_helper
     from localstack.utils.cloudwatch import cloudwatch_util
 
-    if getattr(cloudwatch_util.connect_to, _INSTALLED, False):
-        return False
-    # The module calls connect_to(...) and nothing else of it: a function stands in for LocalStack's factory.
-    cloudwatch_util.connect_to = connect_in_process(cloudwatch_util.connect_to, provider)  # type: ignore[assignment]
-    return True
+    changed = False
+    if not getattr(cloudwatch_database_helper.sqlite3, "__sandbox_closing__", False):
+        cloudwatch_database_helper.sqlite3 = ClosingSqlite()  # type: ignore[assignment]
+        changed = True
+    if not getattr(cloudwatch_util.connect_to, _INSTALLED, False):
+        # The module calls connect_to(...) and nothing else of it: a function stands in for LocalStack's factory.
+        cloudwatch_util.connect_to = connect_in_process(cloudwatch_util.connect_to, provider)  # type: ignore[assignment]
+        changed = True
+    return changed

@@ -3,10 +3,13 @@ publishing functions and its real CloudWatch provider, its database in a tempora
 
 from __future__ import annotations
 
+import gc
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from localstack.aws.api import RequestContext
+from localstack.services.cloudwatch import cloudwatch_database_helper
 from localstack.services.cloudwatch.cloudwatch_database_helper import CloudwatchDatabase
 from localstack.services.cloudwatch.provider_v2 import CloudwatchProvider
 from localstack.utils.cloudwatch import cloudwatch_util
@@ -26,7 +29,9 @@ def provider(tmp_path, monkeypatch):
 
 @pytest.fixture
 def patched(provider, monkeypatch):
-    monkeypatch.setattr(cloudwatch_util, "connect_to", cloudwatch_util.connect_to)  # restored after the test
+    # Both replaced names are restored after the test.
+    monkeypatch.setattr(cloudwatch_util, "connect_to", cloudwatch_util.connect_to)
+    monkeypatch.setattr(cloudwatch_database_helper, "sqlite3", cloudwatch_database_helper.sqlite3)
     assert cloudwatch_metrics.install(provider=lambda: provider)
     return provider
 
@@ -86,7 +91,41 @@ def test_without_a_provider_account_or_region_the_call_goes_to_localstacks_clien
                       cloudwatch_metrics.InProcessCloudWatch)
 
 
+def open_connections() -> int:
+    return sum(isinstance(thing, sqlite3.Connection) for thing in gc.get_objects())
+
+
+def write_metrics(provider, count: int) -> None:
+    data = [{"MetricName": "NumberOfMessagesSent", "Dimensions": [{"Name": "QueueName", "Value": "requests"}],
+             "Value": 1.0}]
+    for _ in range(count):
+        provider.cloudwatch_database.add_metric_data(ACCOUNT, REGION, "AWS/SQS", data)
+
+
+def test_localstack_alone_leaves_each_database_connection_open_until_a_collection(provider):
+    gc.collect()
+    gc.disable()  # the collector's own timing decides when LocalStack's connections close
+    try:
+        before = open_connections()
+        write_metrics(provider, 20)
+        assert open_connections() - before >= 20
+    finally:
+        gc.enable()
+
+
+def test_the_databases_connections_close_at_the_end_of_their_block(patched):
+    gc.collect()
+    gc.disable()
+    try:
+        before = open_connections()
+        write_metrics(patched, 20)
+        assert open_connections() == before
+    finally:
+        gc.enable()
+    assert stored_sum(patched, "AWS/SQS", "NumberOfMessagesSent", {"Name": "QueueName", "Value": "requests"}) == 20
+
+
 def test_installing_twice_changes_nothing_more(patched):
-    installed = cloudwatch_util.connect_to
+    installed = cloudwatch_util.connect_to, cloudwatch_database_helper.sqlite3
     assert not cloudwatch_metrics.install(provider=lambda: patched)
-    assert cloudwatch_util.connect_to is installed
+    assert (cloudwatch_util.connect_to, cloudwatch_database_helper.sqlite3) == installed
