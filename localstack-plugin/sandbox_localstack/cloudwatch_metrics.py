@@ -29,9 +29,9 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
-LOG = logging.getLogger(__name__)
+from sandbox_localstack.patches import replace_once
 
-_INSTALLED = "__sandbox_in_process_metrics__"
+LOG = logging.getLogger(__name__)
 
 
 def is_account_id(value: Any) -> TypeGuard[str]:
@@ -70,7 +70,6 @@ def connect_in_process(original: Callable[..., Any], provider: Callable[[], Any]
             return original(*args, **kwargs)
         return InProcessClients(InProcessCloudWatch(found, account_id, region))
 
-    setattr(connect_to, _INSTALLED, True)
     return connect_to
 
 
@@ -99,8 +98,6 @@ class ClosingConnection(sqlite3.Connection):
 class ClosingSqlite:
     """The `sqlite3` the CloudWatch database module sees: its connections close at the end of their block."""
 
-    __sandbox_closing__ = True
-
     @staticmethod
     def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
         return sqlite3.connect(*args, factory=ClosingConnection, **kwargs)
@@ -114,12 +111,7 @@ def install(provider: Callable[[], Any] = cloudwatch_provider) -> bool:
     from localstack.services.cloudwatch import cloudwatch_database_helper
     from localstack.utils.cloudwatch import cloudwatch_util
 
-    changed = False
-    if not getattr(cloudwatch_database_helper.sqlite3, "__sandbox_closing__", False):
-        cloudwatch_database_helper.sqlite3 = ClosingSqlite()  # type: ignore[assignment]
-        changed = True
-    if not getattr(cloudwatch_util.connect_to, _INSTALLED, False):
-        # The module calls connect_to(...) and nothing else of it: a function stands in for LocalStack's factory.
-        cloudwatch_util.connect_to = connect_in_process(cloudwatch_util.connect_to, provider)  # type: ignore[assignment]
-        changed = True
-    return changed
+    closing = replace_once(cloudwatch_database_helper, "sqlite3", lambda _module: ClosingSqlite())
+    # The module calls connect_to(...) and nothing else of it: a function stands in for LocalStack's factory.
+    in_process = replace_once(cloudwatch_util, "connect_to", lambda original: connect_in_process(original, provider))
+    return closing or in_process
