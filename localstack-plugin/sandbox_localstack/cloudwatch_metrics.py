@@ -29,6 +29,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeGuard
 
+from localstack.aws.api import RequestContext
+
 from sandbox_localstack.patches import replace_once
 
 LOG = logging.getLogger(__name__)
@@ -45,8 +47,6 @@ class InProcessCloudWatch:
         self.provider, self.account_id, self.region = provider, account_id, region
 
     def put_metric_data(self, Namespace: str, MetricData: list[dict], **other: Any) -> dict:  # noqa: N803 - boto3's names
-        from localstack.aws.api import RequestContext
-
         context = RequestContext(None)  # type: ignore[arg-type]  # no HTTP request: the provider reads no header
         context.account_id, context.region = self.account_id, self.region
         self.provider.put_metric_data(context, Namespace, MetricData, **other)
@@ -59,16 +59,19 @@ class InProcessClients:
 
 
 def connect_in_process(original: Callable[..., Any], provider: Callable[[], Any]) -> Callable[..., Any]:
-    """`connect_to` for cloudwatch_util: its CloudWatch client goes to `provider()` when there is one."""
+    """`connect_to` for cloudwatch_util: its CloudWatch client goes to `provider()` when there is one. The provider
+    found is kept: LocalStack makes one per process, and looking it up takes the service's lock every time."""
+    found: list[Any] = []
 
     def connect_to(*args: Any, **kwargs: Any) -> Any:
         account_id, region = kwargs.get("aws_access_key_id"), kwargs.get("region_name")
         if args or not is_account_id(account_id) or not isinstance(region, str) or not region:
             return original(*args, **kwargs)
-        found = provider()
-        if found is None:
+        if not found and (looked_up := provider()) is not None:
+            found.append(looked_up)
+        if not found:
             return original(*args, **kwargs)
-        return InProcessClients(InProcessCloudWatch(found, account_id, region))
+        return InProcessClients(InProcessCloudWatch(found[0], account_id, region))
 
     return connect_to
 
